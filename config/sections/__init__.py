@@ -1,0 +1,1 @@
+"""One module per configuration section; `config.schema` assembles them."""

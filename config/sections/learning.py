@@ -1,0 +1,50 @@
+"""The learning loop: outcome maturity, retraining triggers, champion/challenger and ROI assumptions."""
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from config.base import Section
+
+
+class RetrainConfig(Section):
+    auc_ratio: float = Field(0.95, gt=0, le=1, description="retrain when live AUC < this x validation AUC")
+    psi_threshold: float = Field(0.1, gt=0, description="retrain when a feature's or the score's PSI passes this")
+    min_new_labels: int = Field(1000, ge=1, description="retrain when this many new matured labels exist")
+
+
+class ABTestConfig(Section):
+    name: str = Field("routing-2026", description="part of the stable hash; changing it reshuffles arms")
+    enabled: bool = False
+    split: dict[str, float] = Field(
+        default_factory=lambda: {"champion": 0.9, "control": 0.1},
+        description="arm -> share of traffic; 'control' is routed round robin without AI",
+    )
+    min_sample_per_arm: int = Field(400, ge=1, description="no verdict before each arm has this many matured leads")
+
+    @model_validator(mode="after")
+    def _split_sums_to_one(self) -> "ABTestConfig":
+        if any(v < 0 for v in self.split.values()) or abs(sum(self.split.values()) - 1) > 1e-6:
+            raise ValueError("split: shares must be non-negative and sum to 1")
+        return self
+
+
+class RoiConfig(Section):
+    """The seed's example (7.1 and 7.2) as defaults."""
+
+    leads_per_month: int = Field(2000, ge=0)
+    baseline_conversion: float = Field(0.12, ge=0, le=1)
+    improved_conversion: float = Field(0.15, ge=0, le=1)
+    revenue_per_conversion: float = Field(3500.0, ge=0)
+    cost_per_lead: float = Field(85.0, ge=0)
+    cost_per_lead_reduction: float = Field(0.20, ge=0, le=1)
+    productivity_savings_per_month: float = Field(18000.0, ge=0)
+    initial_cost: float = Field(195000.0, ge=0)
+    annual_running_cost: float = Field(138000.0, ge=0)
+    months: int = Field(24, ge=1)
+
+
+class LearningConfig(Section):
+    conversion_window_days: int = Field(90, ge=1, description="a lead's label is final after this many days")
+    retrain: RetrainConfig = Field(default_factory=RetrainConfig)
+    ab_test: ABTestConfig = Field(default_factory=ABTestConfig)
+    roi: RoiConfig = Field(default_factory=RoiConfig)

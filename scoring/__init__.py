@@ -1,0 +1,1 @@
+"""Scoring: features, the calibrated ensemble, validation metrics, model registry, reasons, drift. Pure logic."""
