@@ -22,6 +22,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "daemon.commands.config_cmd",
     "daemon.commands.db",
     "daemon.commands.generate",
+    "daemon.commands.scoring_cmds",
+    "daemon.commands.crm",
+    "daemon.commands.sandbox",
 )
 
 Handler = Callable[[argparse.Namespace], int]

@@ -1,0 +1,8 @@
+"""`leadpilot crm check|setup`: CRM admin commands."""
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Adds this module's subcommands."""

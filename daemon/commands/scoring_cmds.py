@@ -1,0 +1,8 @@
+"""`leadpilot train|evaluate|score|models`: the scoring commands."""
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Adds this module's subcommands."""
