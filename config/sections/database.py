@@ -15,6 +15,9 @@ class DatabaseConfig(Section):
     path: str = Field("leadpilot.db", description="SQLite file, relative to state_dir unless absolute")
     busy_timeout_ms: int = Field(5000, ge=0, description="SQLite: wait this long for a lock before failing")
     pool_size: int = Field(5, ge=1, le=100, description="PostgreSQL connection pool size")
+    connect_timeout_s: int = Field(
+        10, ge=1, le=300, description="PostgreSQL: give up connecting after this many seconds"
+    )
     echo: bool = Field(False, description="log every SQL statement (debugging only)")
 
     @field_validator("url")
