@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "daemon.commands.config_cmd",
     "daemon.commands.db",
     "daemon.commands.generate",
+    "daemon.commands.load",
     "daemon.commands.scoring_cmds",
     "daemon.commands.crm",
     "daemon.commands.sandbox",
@@ -83,6 +84,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return 2
+    # One-off commands log warnings as text on stderr; `leadpilot run` reconfigures from the YAML.
+    from config.sections.observability import LoggingConfig
+    from daemon.logging_setup import configure_logging
+
+    configure_logging(LoggingConfig(level="DEBUG" if args.debug else "WARNING", format="text"), sys.stderr)
     try:
         return int(handler(args) or 0)
     except LeadpilotError as exc:

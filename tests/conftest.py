@@ -1,4 +1,4 @@
-"""Fixtures: one store per test, on SQLite and on PostgreSQL (see store_backends.py)."""
+"""Shared fixtures: one store per test, on SQLite and on PostgreSQL (see store_backends.py)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
