@@ -57,6 +57,9 @@ class CrmLead:
     raw: dict[str, Any]
     problems: list[str] = field(default_factory=list)
     modified_by_integration: bool = False
+    # input hash leadpilot last wrote onto the record (None: never scored or unknown); with
+    # modified_by_integration it tells our own write-back apart from a user's change
+    written_input_hash: str | None = None
 
 
 @dataclass

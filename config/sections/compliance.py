@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from config.base import Section
 
@@ -23,6 +23,10 @@ class DncConfig(Section):
     state_lists: list[str] = Field(default_factory=list, description="files of state DNC numbers, one per line")
     internal_suppression_file: str | None = Field(None, description="extra numbers never to call")
     min_numbers: int = Field(0, ge=0, description="a new registry smaller than this is refused as truncated")
+    max_shrink: float = Field(0.2, ge=0, le=1, description="a new federal list this much smaller (a share) than the live one is refused")
+    max_age_days: int = Field(31, ge=0, description="federal data older than this blocks calls (FTC safe harbour: 31); 0 = no limit")
+    require_coverage: bool = Field(True, description="a phone whose area code has no federal full file loaded cannot be called")
+    keep_versions: int = Field(3, ge=1, le=100, description="registry versions kept on disk (the live one included)")
 
 
 class DataQualityConfig(Section):
@@ -33,7 +37,11 @@ class DataQualityConfig(Section):
 
 
 class RetentionConfig(Section):
-    days: int = Field(730, ge=30, description="leads older than this are anonymised and raw payloads purged")
+    days: int = Field(730, ge=30, description="leads older than this are anonymised and raw payloads purged "
+                      "(TCPA claims may be brought for 4 years: keep consent proof elsewhere if days < 1461)")
+    id_salt: SecretStr | None = Field(None, description="secret key for hashing ids of anonymised leads; "
+                                      "the retention job refuses to run without it. Or id_salt_file")
+    zip_code: Literal["zip3", "drop"] = Field("zip3", description="anonymised zip code: its first 3 digits, or none")
 
 
 class FairnessConfig(Section):
@@ -41,6 +49,8 @@ class FairnessConfig(Section):
     max_equalized_odds_difference: float = Field(0.1, ge=0, le=1)
     max_calibration_gap: float = Field(0.05, ge=0, le=1)
     min_group_size: int = Field(30, ge=1, description="groups smaller than this are reported, not judged")
+    calibration_bins: int = Field(10, ge=2, le=100, description="equal-width probability bins for per-group calibration error")
+    proxy_max_auc: float = Field(0.7, ge=0.5, le=1, description="a feature predicting a protected attribute with this AUC or more is flagged as a proxy")
 
 
 class ComplianceConfig(Section):

@@ -1,5 +1,7 @@
-"""Routing: match weights, overflow thresholds and the officers file."""
+"""Routing: match weights, overflow thresholds, the officers file and lead tagging."""
 from __future__ import annotations
+
+from typing import Literal
 
 from pydantic import Field, model_validator
 
@@ -7,10 +9,10 @@ from config.base import Section
 
 
 class MatchWeights(Section):
-    performance: float = Field(0.40, ge=0)
-    capacity: float = Field(0.25, ge=0)
-    expertise: float = Field(0.20, ge=0)
-    availability: float = Field(0.15, ge=0)
+    performance: float = Field(0.40, ge=0, description="officer's measured conversion for this kind of lead")
+    capacity: float = Field(0.25, ge=0, description="room left: 1 with no open leads, 0.5 at optimal, near 0 at maximum")
+    expertise: float = Field(0.20, ge=0, description="share of the lead's tags (loan type, credit tier, ...) among the officer's specialties")
+    availability: float = Field(0.15, ge=0, description="on shift now, or how soon the next shift starts")
 
     @model_validator(mode="after")
     def _not_all_zero(self) -> "MatchWeights":
@@ -30,10 +32,47 @@ class OverflowThresholds(Section):
         return self
 
 
+class CreditTiers(Section):
+    """Credit-score cut points that tag a lead subprime / near_prime / prime (officer specialties)."""
+
+    subprime_below: int = Field(640, ge=300, le=850, description="credit score below this is subprime")
+    prime_from: int = Field(720, ge=300, le=850, description="credit score at or above this is prime; between is near_prime")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "CreditTiers":
+        if self.subprime_below > self.prime_from:
+            raise ValueError("subprime_below must not exceed prime_from")
+        return self
+
+
 class RoutingConfig(Section):
     agents_file: str | None = Field(None, description="officers YAML overlaying CRM users (licences, capacity, schedule)")
     weights: MatchWeights = Field(default_factory=MatchWeights)
     thresholds: OverflowThresholds = Field(default_factory=OverflowThresholds)
     shrinkage_leads: float = Field(20.0, ge=0, description="prior strength: an officer's rate counts as this many team-average leads")
+    cell_shrinkage_leads: float = Field(
+        200.0, ge=0, description="prior strength of an officer's deviation in one cell (loan type, credit tier), "
+                                 "in leads; cells are thin, so it is stronger than shrinkage_leads")
     alternatives: int = Field(3, ge=0, le=10)
     default_max_capacity: int = Field(25, ge=0, description="open leads an officer may hold when the agents file is silent")
+    default_optimal_capacity: int = Field(20, ge=0, description="open leads an officer handles best when the agents file is silent")
+    objective: Literal["expected_conversions", "match_score"] = Field(
+        "expected_conversions",
+        description="what batch assignment maximises: the sum of estimated conversion chances, or the sum of match scores")
+    match_tiebreak: float = Field(
+        0.02, ge=0, le=1,
+        description="expected_conversions only: the match score adds up to this share of an average lead's conversion "
+                    "chance, so near-ties go to the lighter-loaded, on-shift specialist")
+    unknown_schedule_availability: float = Field(0.5, ge=0, le=1, description="availability of an officer with no schedule on file")
+    jumbo_loan_amount: float = Field(832_750, gt=0, description="loan amounts above this (the conforming limit) are tagged jumbo")
+    credit_tiers: CreditTiers = Field(default_factory=CreditTiers)
+    performance_dimensions: list[Literal["score_band", "loan_type", "credit_tier"]] = Field(
+        default_factory=lambda: ["loan_type", "credit_tier"],
+        description="cells whose officer-specific conversion enters the match; the lead's probability already "
+                    "carries its score, so score_band is reported but off by default")
+
+    @model_validator(mode="after")
+    def _capacities_ordered(self) -> "RoutingConfig":
+        if self.default_optimal_capacity > self.default_max_capacity:
+            raise ValueError("default_optimal_capacity must not exceed default_max_capacity")
+        return self
