@@ -1,0 +1,218 @@
+"""The per-batch compliance decision: every lead in, one ComplianceResult out, in the same order.
+
+    results = check_leads(leads, now=now, config=cfg.compliance, dnc=registry, licences=licences)
+
+A lead is `compliant` when it may be routed to a calling officer: the call channel is allowed (valid
+phone, valid TCPA consent, on no DNC list, covered by fresh federal DNC data, no CRM do-not-call flag)
+and nothing blocks routing (a known state with at least one officer licensed there today, when a
+licence registry is given). A lead that fails is never dropped: it keeps its allowed channels (email
+only, say) and every reason code (see compliance.reasons for the table). `input_hash` is the sha256 of
+the canonical JSON of everything the decision used (lead fields, `now`, the rule set and config, the DNC
+version, the licences), so the audit trail can show a decision was made on exactly those inputs;
+`lead_hash` covers the lead fields alone, to tell whether a lead changed.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Final, Sequence
+
+import numpy as np
+import pandas as pd
+
+from compliance.consent import CONSENT_FIELDS, check_consent, check_email
+from compliance.dnc import DncRegistry
+from compliance.licensing import LicenceRegistry, normalise_state
+from compliance.phones import normalise_phones
+from compliance.quality import FIELD_GROUPS, assess
+from compliance.reasons import Channel, Reason, allowed_channels, blocks_routing
+from compliance.values import flag, is_blank, require_aware, text
+from config.sections.compliance import ComplianceConfig
+
+# every lead field a decision reads; these (and nothing else) go into the hashes
+USED_FIELDS: Final[tuple[str, ...]] = tuple(dict.fromkeys(
+    ("lead_id", "crm_id", "phone", "email", "email_opt_out", "do_not_call", "state", *CONSENT_FIELDS,
+     *(f for fields in FIELD_GROUPS.values() for f in fields))
+))
+
+
+@dataclass(frozen=True)
+class ComplianceResult:
+    """The compliance decision for one lead, as written back to the CRM and kept in the audit trail."""
+
+    row: int
+    lead_id: str | None
+    compliant: bool
+    allowed_channels: tuple[Channel, ...]
+    reasons: tuple[Reason, ...]
+    rule_set_version: str
+    input_hash: str
+    lead_hash: str
+    checked_at: datetime
+    phone: int | None = None
+    state: str | None = None
+    eligible_agents: tuple[str, ...] = ()
+    consent_age_days: float | None = None
+    quality: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def status(self) -> str:
+        """CRM status: COMPLIANT, EMAIL_ONLY (no calls or texts, email allowed) or BLOCKED."""
+        if self.compliant:
+            return "COMPLIANT"
+        return "EMAIL_ONLY" if "email" in self.allowed_channels else "BLOCKED"
+
+    @property
+    def reason_text(self) -> str:
+        """The reason codes as one CRM field value ("CONSENT_EXPIRED;DNC_FEDERAL")."""
+        return ";".join(r.value for r in self.reasons)
+
+
+def _jsonable(value: Any) -> Any:
+    if is_blank(value):
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (date, np.datetime64)):
+        return pd.Timestamp(value).isoformat()
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return str(value)
+
+
+def canonical_json(value: Any) -> str:
+    """Sorted keys, no spaces, blanks as null, timestamps in ISO 8601: the same inputs give the same text."""
+    return json.dumps(_jsonable(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def sha256_hex(value: Any) -> str:
+    """sha256 of canonical_json(value)."""
+    return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
+
+
+def _dnc_reasons(dnc: DncRegistry | None, numbers: np.ndarray, valid: np.ndarray, *, now: datetime,
+                 config: ComplianceConfig) -> list[list[Reason]]:
+    reasons: list[list[Reason]] = [[] for _ in range(numbers.shape[0])]
+    if dnc is None:
+        for i in np.flatnonzero(valid):
+            reasons[i].append(Reason.DNC_REGISTRY_MISSING)
+        return reasons
+    max_age = config.dnc.max_age_days
+    stale = bool(max_age) and (dnc.federal_updated_at is None
+                               or now - require_aware(dnc.federal_updated_at) > timedelta(days=max_age))
+    matches = dnc.lookup(numbers)
+    for i in np.flatnonzero(valid):
+        if matches.federal[i]:
+            reasons[i].append(Reason.DNC_FEDERAL)
+        elif config.dnc.require_coverage and not matches.covered[i]:
+            reasons[i].append(Reason.DNC_NOT_COVERED)
+        if matches.state[i]:
+            reasons[i].append(Reason.DNC_STATE)
+        if matches.internal[i]:
+            reasons[i].append(Reason.DNC_INTERNAL)
+        if stale:
+            reasons[i].append(Reason.DNC_REGISTRY_STALE)
+    return reasons
+
+
+def check_leads(leads: pd.DataFrame, *, now: datetime, config: ComplianceConfig, dnc: DncRegistry | None,
+                licences: LicenceRegistry | None, agent_ids: Sequence[str] | None = None) -> list[ComplianceResult]:
+    """One result per input row, in input order. `agent_ids` limits licensing to these officers
+    (default: every officer in `licences`); with `licences=None` licensing is not checked here."""
+    now = require_aware(now)
+    n = len(leads)
+    records: list[dict[str, Any]] = leads.reset_index(drop=True).to_dict("records")
+    phones = normalise_phones(r.get("phone") for r in records)
+    dnc_reasons = _dnc_reasons(dnc, phones.numbers, phones.valid, now=now, config=config)
+    quality = assess(leads.reset_index(drop=True), config.data_quality)
+    quality_reasons = quality.lead_reasons(config.data_quality)
+    states = [normalise_state(r.get("state")) for r in records]
+
+    agents = tuple(agent_ids) if agent_ids is not None else (licences.agent_ids if licences else ())
+    eligible = (licences.eligibility_mask([s for s, _ in states], agents, now.date())
+                if licences is not None else np.zeros((n, 0), dtype=bool))
+    context = {
+        "now": now,
+        "rule_set_version": config.rule_set_version,
+        "rules": config.model_dump(mode="json", include={"rule_set_version", "consent", "dnc", "data_quality"}),
+        "dnc": None if dnc is None else {"version": dnc.version, "federal_updated_at": dnc.federal_updated_at},
+        "licences": None if licences is None else {"digest": licences.digest, "agents": list(agents)},
+    }
+    context_hash = sha256_hex(context)
+
+    results: list[ComplianceResult] = []
+    for i, record in enumerate(records):
+        reasons: list[Reason] = []
+        phone = phones.results[i]
+        if phone.reason is not None:
+            reasons.append(phone.reason)
+        consent = check_consent(record, now=now, config=config.consent)
+        reasons.extend(consent.reasons)
+        if flag(record.get("do_not_call")):
+            reasons.append(Reason.CRM_DO_NOT_CALL)
+        reasons.extend(dnc_reasons[i])
+        reasons.extend(check_email(record))
+        state, state_reason = states[i]
+        eligible_agents: tuple[str, ...] = ()
+        if state_reason is not None:
+            reasons.append(state_reason)
+        elif licences is not None:
+            eligible_agents = tuple(a for a, ok in zip(agents, eligible[i]) if ok)
+            if not eligible_agents:
+                reasons.append(Reason.NO_LICENSED_AGENT)
+        reasons.extend(quality_reasons[i])
+        reasons = list(dict.fromkeys(reasons))
+        channels = allowed_channels(reasons)
+        lead_fields = {f: record.get(f) for f in USED_FIELDS}
+        lead_hash = sha256_hex(lead_fields)
+        results.append(ComplianceResult(
+            row=i,
+            lead_id=text(record.get("lead_id")) or text(record.get("crm_id")),
+            compliant="call" in channels and not blocks_routing(reasons),
+            allowed_channels=channels,
+            reasons=tuple(reasons),
+            rule_set_version=config.rule_set_version,
+            input_hash=hashlib.sha256(f"{context_hash}:{lead_hash}".encode()).hexdigest(),
+            lead_hash=lead_hash,
+            checked_at=now,
+            phone=phone.number,
+            state=state,
+            eligible_agents=eligible_agents,
+            consent_age_days=consent.age_days,
+            quality={g: float(quality.per_lead[g].iat[i]) for g in FIELD_GROUPS},
+        ))
+    return results
+
+
+def results_frame(results: Sequence[ComplianceResult]) -> pd.DataFrame:
+    """The results as a DataFrame (one row per lead, input order) for write-back and the audit table."""
+    return pd.DataFrame({
+        "row": [r.row for r in results],
+        "lead_id": [r.lead_id for r in results],
+        "compliant": [r.compliant for r in results],
+        "status": [r.status for r in results],
+        "allowed_channels": [",".join(r.allowed_channels) for r in results],
+        "can_call": ["call" in r.allowed_channels for r in results],
+        "can_text": ["text" in r.allowed_channels for r in results],
+        "can_email": ["email" in r.allowed_channels for r in results],
+        "reasons": [r.reason_text for r in results],
+        "rule_set_version": [r.rule_set_version for r in results],
+        "input_hash": [r.input_hash for r in results],
+        "lead_hash": [r.lead_hash for r in results],
+        "checked_at": [r.checked_at for r in results],
+        "n_eligible_agents": [len(r.eligible_agents) for r in results],
+    })
+
+
+__all__ = ["ComplianceResult", "USED_FIELDS", "canonical_json", "check_leads", "results_frame", "sha256_hex"]
