@@ -46,6 +46,8 @@ class CreditTiers(Section):
 
 
 class RoutingConfig(Section):
+    """How leads are matched to officers: see routing/match.py (score), routing/profiles.py (shrinkage)."""
+
     agents_file: str | None = Field(None, description="officers YAML overlaying CRM users (licences, capacity, schedule)")
     weights: MatchWeights = Field(default_factory=MatchWeights)
     thresholds: OverflowThresholds = Field(default_factory=OverflowThresholds)
@@ -55,7 +57,7 @@ class RoutingConfig(Section):
                                  "in leads; cells are thin, so it is stronger than shrinkage_leads")
     alternatives: int = Field(3, ge=0, le=10)
     default_max_capacity: int = Field(25, ge=0, description="open leads an officer may hold when the agents file is silent")
-    default_optimal_capacity: int = Field(20, ge=0, description="open leads an officer handles best when the agents file is silent")
+    default_optimal_capacity: int = Field(20, ge=0, description="open leads an officer handles best when the agents file is silent (capped at the maximum)")
     objective: Literal["expected_conversions", "match_score"] = Field(
         "expected_conversions",
         description="what batch assignment maximises: the sum of estimated conversion chances, or the sum of match scores")
@@ -70,9 +72,3 @@ class RoutingConfig(Section):
         default_factory=lambda: ["loan_type", "credit_tier"],
         description="cells whose officer-specific conversion enters the match; the lead's probability already "
                     "carries its score, so score_band is reported but off by default")
-
-    @model_validator(mode="after")
-    def _capacities_ordered(self) -> "RoutingConfig":
-        if self.default_optimal_capacity > self.default_max_capacity:
-            raise ValueError("default_optimal_capacity must not exceed default_max_capacity")
-        return self

@@ -1,0 +1,142 @@
+"""Turn a batch of canonical leads (plus score columns) into the arrays routing works on."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from config.canonical import US_STATES
+from config.errors import BadInputError
+from config.sections.routing import RoutingConfig
+from routing.agents_file import LOAN_TYPES
+
+# Input columns routing reads; all but lead_id are optional.
+LEAD_ID = "lead_id"
+SCORE = "score"  # 0-100 from scoring; drives the overflow thresholds
+PROBABILITY = "probability"  # calibrated conversion probability from scoring
+ALLOWED_CHANNELS = "allowed_channels"  # from compliance: iterable or "call,text"; column absent = not restricted
+FIRST_TIME_BUYER = "first_time_buyer"  # optional bool column
+
+ALL_CHANNELS: frozenset[str] = frozenset({"call", "text", "email"})
+_LOAN_TYPE_ALIASES = {"conv": "conventional", "conforming": "conventional", "rd": "usda", "usda_rd": "usda"}
+
+
+@dataclass(frozen=True)
+class LeadView:
+    """Per-lead arrays in batch order; `None`/NaN mean the value was missing or unusable."""
+
+    lead_ids: list[str]
+    states: list[str | None]  # two-letter codes
+    raw_states: list[object]  # as given, for a caller's licence check that reads more (e.g. "Texas")
+    scores: np.ndarray  # float, NaN when missing or out of 0-100
+    probability: np.ndarray  # float, NaN when not given
+    channels: list[frozenset[str] | None]  # None: the row's consent channels were missing
+    loan_type: list[str | None]
+    credit_tier: list[str | None]
+    score_band: list[str | None]
+    tags: list[frozenset[str]]  # loan type, credit tier, jumbo, first_time_buyer
+
+    def __len__(self) -> int:
+        return len(self.lead_ids)
+
+
+def score_band(score: float, config: RoutingConfig) -> str | None:
+    """'high' (>= priority_score), 'medium' (>= queue_score), 'low', or None for a missing score."""
+    if score is None or not np.isfinite(score):
+        return None
+    if score >= config.thresholds.priority_score:
+        return "high"
+    return "medium" if score >= config.thresholds.queue_score else "low"
+
+
+def credit_tiers(credit_scores: pd.Series, config: RoutingConfig) -> list[str | None]:
+    """subprime / near_prime / prime from the configured cut points; None when missing or implausible."""
+    values = pd.to_numeric(credit_scores, errors="coerce").to_numpy(dtype=float)
+    out: list[str | None] = []
+    for value in values:
+        if not np.isfinite(value) or not 300 <= value <= 850:
+            out.append(None)
+        elif value < config.credit_tiers.subprime_below:
+            out.append("subprime")
+        else:
+            out.append("prime" if value >= config.credit_tiers.prime_from else "near_prime")
+    return out
+
+
+def loan_type(value: object) -> str | None:
+    """Normalise a CRM loan type ('FHA', 'Conv', ...) to one of LOAN_TYPES, else None."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    text = str(value).strip().lower().replace("-", "_").replace(" ", "_")
+    text = _LOAN_TYPE_ALIASES.get(text, text)
+    return text if text in LOAN_TYPES else None
+
+
+def state_code(value: object) -> str | None:
+    """Two-letter state code, or None when missing or not a US state/territory."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    code = str(value).strip().upper()
+    return code if code in US_STATES else None
+
+
+def parse_channels(value: object) -> frozenset[str] | None:
+    """Consent channels from compliance: a list/set or 'call,text'; None when missing (NaN/None)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    items: Iterable[object] = value.replace(";", ",").split(",") if isinstance(value, str) else value  # type: ignore[assignment]
+    return frozenset(s for s in (str(v).strip().lower() for v in items) if s in ALL_CHANNELS)
+
+
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    return frame[name] if name in frame.columns else pd.Series([None] * len(frame), index=frame.index, dtype=object)
+
+
+def prepare_leads(leads: pd.DataFrame, config: RoutingConfig) -> LeadView:
+    """Validate the batch's shape (lead_id present and unique) and derive routing keys; bad values become None/NaN."""
+    if LEAD_ID not in leads.columns:
+        if len(leads):
+            raise BadInputError("the lead batch has no lead_id column")
+        leads = leads.assign(**{LEAD_ID: pd.Series(dtype=object)})
+    ids = leads[LEAD_ID]
+    if ids.isna().any():
+        raise BadInputError(f"{int(ids.isna().sum())} lead(s) in the batch have no lead_id")
+    lead_ids = [str(v) for v in ids]
+    if len(set(lead_ids)) != len(lead_ids):
+        dupes = sorted({x for x in lead_ids if lead_ids.count(x) > 1})[:5]
+        raise BadInputError(f"duplicate lead_id in the batch: {', '.join(dupes)}")
+    # np.array copies: pandas hands out read-only views under copy-on-write
+    scores = np.array(pd.to_numeric(_column(leads, SCORE), errors="coerce"), dtype=float)
+    scores[(scores < 0) | (scores > 100)] = np.nan
+    prob = np.array(pd.to_numeric(_column(leads, PROBABILITY), errors="coerce"), dtype=float)
+    prob[(prob < 0) | (prob > 1)] = np.nan
+    if ALLOWED_CHANNELS in leads.columns:
+        channels = [parse_channels(v) for v in leads[ALLOWED_CHANNELS]]
+    else:
+        channels = [ALL_CHANNELS] * len(leads)
+    loans = [loan_type(v) for v in _column(leads, "loan_type")]
+    tiers = credit_tiers(_column(leads, "credit_score"), config)
+    amounts = np.array(pd.to_numeric(_column(leads, "loan_amount"), errors="coerce"), dtype=float)
+    first = _column(leads, FIRST_TIME_BUYER).tolist()
+    tags: list[frozenset[str]] = []
+    for i in range(len(leads)):
+        t = {x for x in (loans[i], tiers[i]) if x}
+        if np.isfinite(amounts[i]) and amounts[i] > config.jumbo_loan_amount:
+            t.add("jumbo")
+        if first[i] is True or str(first[i]).strip().lower() in {"true", "1", "yes"}:
+            t.add("first_time_buyer")
+        tags.append(frozenset(t))
+    return LeadView(
+        lead_ids=lead_ids,
+        states=[state_code(v) for v in _column(leads, "state")],
+        raw_states=_column(leads, "state").tolist(),
+        scores=scores,
+        probability=prob,
+        channels=channels,
+        loan_type=loans,
+        credit_tier=tiers,
+        score_band=[score_band(s, config) for s in scores],
+        tags=tags,
+    )
