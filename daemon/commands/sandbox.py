@@ -140,7 +140,8 @@ def _serve(args: argparse.Namespace) -> int:
         print(json.dumps(info), flush=True)
     else:
         for crm, entry in info.items():
-            print(f"{crm} sandbox: {entry['url']}  (stats: {entry['stats']})")
+            leads = f", {entry['leads']} leads" if 'leads' in entry else ''
+            print(f"{crm} sandbox: {entry['url']}  (stats: {entry['stats']}{leads})")
             print("  connector settings:")
             for key, value in entry["settings"].items():
                 print(f"    {key}: {value}")
