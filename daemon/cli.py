@@ -19,11 +19,13 @@ from daemon import __version__
 # Each module adds its subcommands; the order is the order of `leadpilot --help`.
 COMMAND_MODULES: tuple[str, ...] = (
     "daemon.commands.demo",
+    "daemon.commands.run",
     "daemon.commands.config_cmd",
     "daemon.commands.db",
     "daemon.commands.generate",
     "daemon.commands.load",
     "daemon.commands.scoring_cmds",
+    "daemon.commands.learning_cmds",
     "daemon.commands.crm",
     "daemon.commands.sandbox",
 )

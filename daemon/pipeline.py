@@ -1,0 +1,282 @@
+"""One cycle: fetch -> store -> skip unchanged -> compliance -> score -> route -> persist -> write back.
+
+Everything a cycle decides is committed in ONE transaction together with the watermark and the
+outbox rows that carry it to the CRM. A crash before that commit leaves the watermark where it
+was (the batch is fetched again); a crash after it leaves write-backs in the outbox, sent by the
+next flush. CRM writes are field updates and upserts by external id, so a resend is harmless.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+from sqlmodel import Session
+
+from compliance.check import ComplianceResult, check_leads
+from connectors.base import Connector, QuotaExhaustedError, RetryableConnectorError, WriteBackItem
+from daemon import outbox, watermarks
+from daemon.context import AppContext, crash_if, licence_registry, open_leads_frame
+from daemon.lead_sync import lead_frame_rows, upsert_fetched
+from daemon.store import Assignment, AssignmentState, AuditEvent, Lead, QueueEntry, QueueKind, QueueState, Score
+from daemon.store.models import ACTIVE_ASSIGNMENT_STATES
+from routing.agents_file import AgentSpec
+from routing.outcome import Assignment as RoutedLead
+from routing.outcome import OutcomeKind, ReasonCode, RoutingResult
+from routing.route import route
+from scoring.score import ScoredBatch
+
+log = logging.getLogger(__name__)
+
+LEADS = "leads"
+
+_QUEUE_KIND = {
+    OutcomeKind.QUEUED: QueueKind.QUEUE, OutcomeKind.NURTURE: QueueKind.NURTURE,
+    OutcomeKind.MANAGER_ESCALATION: QueueKind.MANAGER,
+}
+
+
+@dataclass
+class CycleReport:
+    """What one poll cycle did, for logs, metrics, `--once` output and the demo's progress line."""
+
+    connector: str
+    fetched: int = 0
+    unchanged: int = 0
+    processed: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    blocked_reasons: Counter[str] = field(default_factory=Counter)
+    written: int = 0
+    write_failures: int = 0
+    complete: bool = True
+    error: str | None = None
+    seconds: float = 0.0
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+    def line(self) -> str:
+        """One human line: 'sf: 120 fetched, 118 scored, 97 assigned, ...'."""
+        parts = [f"{self.fetched} fetched", f"{self.processed} scored"]
+        parts += [f"{n} {kind}" for kind, n in sorted(self.outcomes.items())]
+        if self.unchanged:
+            parts.append(f"{self.unchanged} unchanged")
+        parts.append(f"{self.written} written back")
+        if self.write_failures:
+            parts.append(f"{self.write_failures} to retry")
+        text = f"{self.connector}: " + ", ".join(parts) + f" in {self.seconds:.1f}s"
+        return text + (f" (error: {self.error})" if self.error else "")
+
+
+@dataclass
+class Decision:
+    """Everything decided about one lead in a cycle."""
+
+    lead: Lead
+    input_hash: str
+    compliance: ComplianceResult
+    probability: float
+    score: int
+    confidence: float
+    model_version: str
+    reasons: list[dict[str, Any]]
+    reason_text: list[str]
+    routed: RoutedLead | None  # None: it keeps the assignment or queue place it had
+
+
+def _stage(report: CycleReport, name: str, started: float) -> float:
+    now = time.perf_counter()
+    report.stage_seconds[name] = report.stage_seconds.get(name, 0.0) + now - started
+    return now
+
+
+def _held(session: Session, lead_pks: list[int]) -> set[int]:
+    """Leads that already have an officer or a queue place: re-scored on change, never re-routed."""
+    if not lead_pks:
+        return set()
+    assigned = session.execute(select(Assignment.lead_pk).where(
+        Assignment.lead_pk.in_(lead_pks), Assignment.state.in_(ACTIVE_ASSIGNMENT_STATES))).scalars()
+    queued = session.execute(select(QueueEntry.lead_pk).where(
+        QueueEntry.lead_pk.in_(lead_pks), QueueEntry.state == QueueState.WAITING.value)).scalars()
+    return set(assigned) | set(queued)
+
+
+def decide(ctx: AppContext, session: Session, leads: list[Lead], hashes: list[str], now: datetime,
+           connector: str, report: CycleReport | None = None) -> tuple[list[Decision], RoutingResult, list[AgentSpec]]:
+    """Compliance, scoring and routing for a batch of stored leads (pure packages; reads the store only)."""
+    report = report or CycleReport(connector)
+    t = time.perf_counter()
+    frame = pd.DataFrame(lead_frame_rows(leads))
+    agents, profiles = ctx.officers(session, connector)
+    licences = licence_registry(agents)
+    agent_ids = [a.agent_id for a in agents]
+    checks = check_leads(frame, now=now, config=ctx.config.compliance, dnc=ctx.dnc, licences=licences,
+                         agent_ids=agent_ids)
+    t = _stage(report, "compliance", t)
+    model = ctx.model()
+    scored: ScoredBatch = model.score(frame, top_reasons=ctx.config.scoring.top_reasons)
+    t = _stage(report, "score", t)
+
+    held = _held(session, [lead.id for lead in leads if lead.id is not None])
+    to_route = [i for i, lead in enumerate(leads) if lead.id not in held]
+    route_frame = frame.iloc[to_route].assign(
+        score=scored.score[to_route], probability=scored.probability[to_route],
+        allowed_channels=[list(checks[i].allowed_channels) for i in to_route],
+    )
+    routing = route(route_frame, profiles, ctx.config.routing, now,
+                    licensed=lambda states, ids: licences.eligibility_mask(states, ids, now.date()),
+                    open_leads=open_leads_frame(session))
+    _stage(report, "route", t)
+    routed_by_row = dict(zip(to_route, routing.assignments, strict=True))
+
+    decisions = []
+    for i, lead in enumerate(leads):
+        reasons = [
+            {"feature": r.feature, "label": r.label, "value": r.value, "contribution": r.contribution,
+             "points": r.points, "text": r.text}
+            for r in scored.reasons(i)
+        ] if len(scored.reason_feature[i]) else []
+        decisions.append(Decision(
+            lead=lead, input_hash=hashes[i], compliance=checks[i], probability=float(scored.probability[i]),
+            score=int(scored.score[i]), confidence=float(scored.confidence[i]),
+            model_version=str(scored.model_version), reasons=reasons, reason_text=list(scored.reason_text[i]),
+            routed=routed_by_row.get(i),
+        ))
+    return decisions, routing, agents
+
+
+def external_id(lead: Lead, agent_id: str, when: datetime) -> str:
+    """The assignment's upsert key: fixed when decided, reused by every retry."""
+    digest = hashlib.sha256(f"{lead.connector}:{lead.crm_id}:{agent_id}:{when.isoformat()}".encode()).hexdigest()
+    return f"LP-{digest[:20]}"
+
+
+def _write_back_item(decision: Decision, owner: str | None, external_id: str | None, now: datetime) -> WriteBackItem:
+    c, r = decision.compliance, decision.routed
+    return WriteBackItem(
+        crm_id=decision.lead.crm_id,
+        idempotency_key=f"{decision.input_hash[:16]}:{decision.model_version}",
+        score=decision.score, probability=round(decision.probability, 6), confidence=round(decision.confidence, 4),
+        model_version=decision.model_version, scored_at=now, reasons=decision.reason_text,
+        compliance_status=c.status, compliance_reasons=[x.value for x in c.reasons],
+        owner_crm_user_id=owner, assignment_external_id=external_id,
+        assignment_reason=r.reason if r else None,
+        match_score=round(r.match.match_score, 4) if r and r.match else None,
+        routing_outcome=r.outcome.value if r else None, input_hash=decision.input_hash,
+    )
+
+
+def persist(session: Session, connector: str, decisions: list[Decision], routing: RoutingResult,
+            agents: list[AgentSpec], now: datetime, report: CycleReport) -> None:
+    """Scores, assignments, queue places, audit events and outbox rows, in the caller's transaction."""
+    owners = {a.agent_id: a.crm_user_id for a in agents}
+    for d in decisions:
+        lead, c = d.lead, d.compliance
+        lead.input_hash = d.input_hash
+        session.add(Score(lead_pk=lead.id, model_version=d.model_version, probability=d.probability,
+                          score=d.score, confidence=d.confidence, reasons=d.reasons, input_hash=d.input_hash,
+                          scored_at=now))
+        session.add(AuditEvent(kind="compliance", lead_pk=lead.id, input_hash=c.input_hash,
+                               rule_set_version=c.rule_set_version, created_at=now,
+                               payload={"status": c.status, "channels": list(c.allowed_channels),
+                                        "reasons": [x.value for x in c.reasons], "lead_hash": c.lead_hash}))
+        if not c.compliant:
+            report.blocked_reasons.update(x.value for x in c.reasons)
+        external = owner = None
+        r = d.routed
+        if r is not None:
+            report.outcomes[r.outcome.value] += 1
+            session.add(AuditEvent(kind="routing", lead_pk=lead.id, created_at=now, payload={
+                "outcome": r.outcome.value, "reason_code": r.reason_code.value, "reason": r.reason,
+                "agent_id": r.agent_id, "score": d.score,
+                "alternatives": [a.agent_id for a in r.alternatives]}))
+            if r.agent_id is not None:
+                external = external_id(lead, r.agent_id, now)
+                owner = owners.get(r.agent_id)
+                match = r.match
+                session.add(Assignment(
+                    lead_pk=lead.id, agent_id=r.agent_id, match_score=match.match_score if match else 0.0,
+                    components=vars(match.components) if match else {},
+                    alternatives=[{"agent_id": a.agent_id, "match_score": a.match_score} for a in r.alternatives],
+                    reason=r.reason, external_id=external, assigned_at=now, updated_at=now))
+            elif r.outcome in _QUEUE_KIND:
+                kind = _QUEUE_KIND[r.outcome]
+                if r.reason_code is ReasonCode.PRIORITY_NO_TAKEBACK:
+                    kind = QueueKind.PRIORITY
+                session.add(QueueEntry(lead_pk=lead.id, score=d.score, kind=kind.value, reason=r.reason,
+                                       enqueued_at=now, updated_at=now))
+        else:
+            report.outcomes["rescored"] += 1
+        outbox.enqueue(session, connector, lead.id, "result", _write_back_item(d, owner, external, now), now)
+    _apply_takebacks(session, connector, routing, now)
+
+
+def _apply_takebacks(session: Session, connector: str, routing: RoutingResult, now: datetime) -> None:
+    """A priority lead took an officer's lowest-scored uncontacted lead: release it, queue it, tell the CRM."""
+    for takeback in routing.takebacks:
+        lead_pk = int(takeback.lead_id)
+        held = session.execute(select(Assignment).where(
+            Assignment.lead_pk == lead_pk, Assignment.state.in_(ACTIVE_ASSIGNMENT_STATES))).scalar_one_or_none()
+        if held is not None:
+            held.state = AssignmentState.RELEASED.value
+            held.updated_at = now
+        session.flush()
+        session.add(QueueEntry(lead_pk=lead_pk, score=int(takeback.score or 0), kind=QueueKind.QUEUE.value,
+                               reason=takeback.reason, enqueued_at=now, updated_at=now))
+        session.add(AuditEvent(kind="routing", lead_pk=lead_pk, created_at=now, payload={
+            "outcome": "taken_back", "from_agent_id": takeback.from_agent_id, "for_lead": takeback.for_lead_id,
+            "reason": takeback.reason}))
+        lead = session.get(Lead, lead_pk)
+        if lead is not None and lead.connector == connector:
+            item = WriteBackItem(crm_id=lead.crm_id, idempotency_key=f"takeback:{now.isoformat()}",
+                                 assignment_reason=takeback.reason, routing_outcome="queued")
+            outbox.enqueue(session, connector, lead_pk, "takeback", item, now)
+
+
+def poll_cycle(ctx: AppContext, connector: Connector) -> CycleReport:
+    """Fetch one batch of changed leads from `connector`, decide them, persist, write back."""
+    report = CycleReport(connector.name)
+    started = t = time.perf_counter()
+    now = ctx.clock()
+    limit = next((c.poll_batch_size for c in ctx.config.connectors if c.name == connector.name), 2000)
+    with ctx.session(readonly=True) as session:
+        mark = watermarks.load(session, connector.name, LEADS)
+    try:
+        fetched = connector.fetch_changed(mark, limit)
+    except (RetryableConnectorError, QuotaExhaustedError) as exc:
+        report.error, report.complete = str(exc), False
+        with ctx.session() as session:
+            watermarks.record_error(session, connector.name, LEADS, str(exc), now)
+        report.seconds = time.perf_counter() - started
+        return report
+    t = _stage(report, "fetch", t)
+    crash_if("after_fetch")
+    report.fetched, report.complete = len(fetched.leads), fetched.complete
+    with ctx.session() as session:
+        synced = upsert_fetched(session, connector.name, fetched.leads, now)
+        todo = [s for s in synced if s.needs_processing]
+        report.unchanged = len(synced) - len(todo)
+        t = _stage(report, "store", t)
+        if todo:
+            decisions, routing, agents = decide(ctx, session, [s.lead for s in todo], [s.new_hash for s in todo],
+                                                now, connector.name, report)
+            t = time.perf_counter()
+            persist(session, connector.name, decisions, routing, agents, now, report)
+            report.processed = len(decisions)
+        watermarks.save(session, connector.name, LEADS, fetched.next_watermark, now)
+    t = _stage(report, "persist", t)
+    crash_if("after_persist")
+    # the batch in hand is flushed even when a stop was asked for: that is what stopping cleanly means
+    flushed = outbox.flush(ctx.engine, connector, ctx.clock)
+    _stage(report, "write_back", t)
+    report.written, report.write_failures = flushed.written, flushed.failed + flushed.gave_up
+    if flushed.calls_error:
+        report.error = f"write-back postponed: {flushed.calls_error}"
+    crash_if("after_writeback")
+    report.seconds = time.perf_counter() - started
+    return report
+
