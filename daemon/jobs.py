@@ -296,12 +296,13 @@ def retention(ctx: AppContext) -> JobResult:
 
 
 def _native(value: Any) -> Any:
-    if value is None or (isinstance(value, float) and value != value):
+    """A DataFrame cell as a plain Python value for the store (NaN and NaT become None)."""
+    if value is None or (not isinstance(value, (list, dict, str)) and pd.isna(value)):
         return None
-    if hasattr(value, "item"):
-        return value.item()
     if isinstance(value, pd.Timestamp):
         return value.to_pydatetime()
+    if hasattr(value, "item"):
+        return value.item()
     return value
 
 

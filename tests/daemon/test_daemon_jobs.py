@@ -1,0 +1,151 @@
+"""The scheduled jobs on a small demo world: each records its run, and bad inputs keep state safe."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import func, select
+
+from connectors.sandbox.salesforce_store import Write
+from daemon import jobs
+from daemon.commands.config_cmd import load_checked
+from daemon.context import AppContext
+from daemon.demo import DemoEnvironment
+from daemon.leases import LeaseManager
+from daemon.learning_jobs import kpi_job, retrain_check_job
+from daemon.runtime import Runtime
+from daemon.store import Agent, Assignment, JobRun, KpiSnapshot, Lead, Outcome, QueueEntry
+from daemon.store.models import QueueState
+from daemon_env import small_world
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[DemoEnvironment]:
+    env = small_world(tmp_path)
+    try:
+        yield env
+    finally:
+        env.close()
+
+
+@pytest.fixture
+def ctx(world: DemoEnvironment) -> Iterator[AppContext]:
+    Runtime(config=world.config, load_config=lambda: load_checked(str(world.config_path))).run_once()
+    context = AppContext.build(world.config)
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+def test_every_job_run_is_recorded_with_its_result(ctx: AppContext) -> None:
+    leases = LeaseManager(ctx.engine)
+    for name, task in (("kpi", kpi_job), ("retrain_check", retrain_check_job), ("agents", jobs.sync_agents)):
+        result = jobs.run_job(ctx, leases, name, lambda task=task: task(ctx))
+        assert result is not None and result.ok, result
+    with ctx.session(readonly=True) as session:
+        runs = {r.job: r for r in session.execute(select(JobRun)).scalars()}
+        snapshots = session.execute(select(func.count(KpiSnapshot.id))).scalar_one()
+    assert {"kpi", "retrain_check", "agents"} <= set(runs)
+    assert runs["kpi"].status == "ok" and "conversion_rate" in (runs["kpi"].message or "")
+    assert "no retraining needed" in (runs["retrain_check"].message or "")
+    assert snapshots == 1
+
+
+def test_a_job_held_by_another_instance_is_skipped(ctx: AppContext) -> None:
+    other = LeaseManager(ctx.engine, holder="other-host:1:abc")
+    assert other.acquire("job:kpi", 300)
+    result = jobs.run_job(ctx, LeaseManager(ctx.engine), "kpi", lambda: kpi_job(ctx))
+    assert result is None
+
+
+def test_a_failing_job_is_recorded_and_does_not_raise(ctx: AppContext) -> None:
+    def broken() -> jobs.JobResult:
+        raise RuntimeError("disk on fire")
+
+    result = jobs.run_job(ctx, LeaseManager(ctx.engine), "retention", broken)
+    assert result is not None and not result.ok and "disk on fire" in result.message
+    with ctx.session(readonly=True) as session:
+        run = session.execute(select(JobRun).where(JobRun.job == "retention")).scalar_one()
+    assert run.status == "failed"
+
+
+def test_agents_sync_links_officers_to_their_crm_users(ctx: AppContext) -> None:
+    with ctx.session(readonly=True) as session:
+        agents = session.execute(select(Agent)).scalars().all()
+    linked = [a for a in agents if set(a.crm_user_ids) == {"salesforce", "hubspot"}]
+    assert len(linked) == len([a for a in agents if a.active]) > 0
+
+
+def test_queue_drain_assigns_waiting_leads_when_an_officer_has_room(ctx: AppContext) -> None:
+    with ctx.session() as session:
+        assigned = session.execute(select(Assignment).where(Assignment.state.in_(("pending", "written")))).scalars().all()
+        lead = session.execute(select(Lead).where(Lead.connector == "salesforce", Lead.state == "TX")).scalars().first()
+        waiting = session.execute(select(func.count(QueueEntry.id)).where(
+            QueueEntry.state == QueueState.WAITING.value, QueueEntry.kind.in_(("queue", "priority")))).scalar_one()
+    assert assigned, "the first cycle assigned nobody"
+    result = jobs.drain(ctx)
+    assert result.ok
+    # every queue entry either still waits (no room, no licence) or was served; none is lost
+    with ctx.session(readonly=True) as session:
+        states = dict(session.execute(select(QueueEntry.state, func.count(QueueEntry.id)).group_by(QueueEntry.state)).all())
+    assert sum(states.values()) >= waiting
+    assert lead is None or lead.id is not None
+
+
+def test_outcomes_from_the_crm_become_labels(ctx: AppContext, world: DemoEnvironment) -> None:
+    store = world.salesforce_store
+    lead = store.records("Lead")[0]
+    sales = store.user_id("sales@leadpilot.sandbox") or ""
+    # a sales user converts the lead: a won opportunity, then the lead marked converted
+    opportunity = store.insert_raw("Opportunity", {
+        "Name": "Won", "StageName": "Closed Won", "IsClosed": True, "IsWon": True, "Amount": 4200.0,
+        "CloseDate": "2026-11-20"}, user_id=sales)
+    store.apply([Write("update", "Lead", {"IsConverted": True, "ConvertedOpportunityId": opportunity,
+                                          "ConvertedDate": "2026-11-20"}, record_id=lead["Id"])], sales)
+    result = jobs.sync_outcomes(ctx)
+    assert result.ok and result.message.startswith("1 outcomes")
+    with ctx.session(readonly=True) as session:
+        row = session.execute(select(Outcome, Lead).join(Lead, Lead.id == Outcome.lead_pk)
+                              .where(Lead.crm_id == lead["Id"])).one()
+    assert row[0].converted is True and row[0].conversion_value == 4200.0 and row[1].converted is True
+
+
+def test_retention_anonymises_old_leads_and_keeps_the_rest(ctx: AppContext, world: DemoEnvironment) -> None:
+    config = world.config.model_copy(deep=True)
+    config.compliance.retention.id_salt = SecretStr("test-salt")
+    ctx.config = config
+    with ctx.session(readonly=True) as session:
+        before = session.execute(select(func.count(Lead.id))).scalar_one()
+    # a year or two from now: the history (90+ days old today) is past retention, today's leads are not
+    ctx.clock = lambda: datetime.now(UTC) + timedelta(days=config.compliance.retention.days - 30)
+    result = jobs.retention(ctx)
+    assert result.ok
+    with ctx.session(readonly=True) as session:
+        leads = session.execute(select(Lead)).scalars().all()
+    anonymised = [lead for lead in leads if lead.anonymised]
+    assert len(leads) == before  # nothing deleted: analytics keep their rows
+    assert anonymised and all(lead.email is None and lead.phone is None and lead.raw is None for lead in anonymised)
+    assert all(lead.crm_id.startswith("anon_") for lead in anonymised)
+    fresh = [lead for lead in leads if not lead.anonymised and lead.connector != "history"]
+    assert fresh and all(lead.crm_id and not lead.crm_id.startswith("anon_") for lead in fresh)
+    again = jobs.retention(ctx)
+    assert again.message == "nothing past retention"
+
+
+def test_retention_without_a_salt_refuses_with_a_clear_message(ctx: AppContext) -> None:
+    ctx.clock = lambda: datetime.now(UTC) + timedelta(days=3000)
+    result = jobs.run_job(ctx, LeaseManager(ctx.engine), "retention", lambda: jobs.retention(ctx))
+    assert result is not None and not result.ok and "id_salt" in result.message
+
+
+def test_a_corrupt_dnc_delivery_keeps_the_old_registry(ctx: AppContext, world: DemoEnvironment) -> None:
+    version = ctx.dnc.version if ctx.dnc else None
+    drop = Path(world.config.state_path(world.config.compliance.dnc.drop_dir))
+    (drop / "dnc_999_full.txt").write_text("99955501\n12")  # truncated mid-number
+    result = jobs.dnc_refresh(ctx)
+    assert not result.ok
+    assert ctx.dnc is not None and ctx.dnc.version == version
