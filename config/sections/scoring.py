@@ -104,6 +104,9 @@ class ScoringConfig(Section):
     random_state: int = Field(42, description="seed of every random choice in training")
     rate_series_file: str | None = Field(None, description="CSV of date,rate for the rate-environment feature")
     top_reasons: int = Field(3, ge=1, le=10)
+    reason_method: Literal["treeshap", "approximate"] = Field(
+        "treeshap", description="XGBoost contributions: exact TreeSHAP, or the ~20x faster path approximation "
+                                "(Saabas; XGBoost's approx_contribs)")
     thresholds: dict[str, float] = Field(
         default_factory=lambda: {"priority": 80.0, "queue": 60.0},
         description="named score cut-offs (0-100) whose share of leads the model card reports")
@@ -155,6 +158,7 @@ class ModelSpec(Section):
     random_state: int | None = None
     rate_series_file: str | None = None
     top_reasons: int | None = None
+    reason_method: Literal["treeshap", "approximate"] | None = None
     gate: GateConfig | None = None
 
     @model_validator(mode="after")

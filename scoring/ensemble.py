@@ -1,0 +1,213 @@
+"""The ensemble: XGBoost, random forest and logistic regression, a learned blend, and its calibration.
+
+Members are blended in log-odds space, `raw = sum_i w_i * logit(p_i)`, with weights that are
+non-negative and sum to 1. Learned weights minimise the log loss of `sigmoid(a + b * raw)` on the
+time-ordered validation split, so a member is judged by the information it adds, not by how its own
+probabilities are scaled (`class_weight='balanced'` inflates them). The calibrator then maps `raw`
+to a probability on the most recent validation leads.
+"""
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.optimize import minimize
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from xgboost import XGBClassifier
+
+from config.sections.scoring import MEMBERS, AlgorithmsConfig
+from scoring.errors import ScoringInputError
+
+# The seed's Appendix A.2 hyperparameters and fixed blend, kept for comparison (presets/seed.yaml).
+SEED_PARAMS: dict[str, dict[str, Any]] = {
+    "xgboost": {"n_estimators": 500, "max_depth": 6, "learning_rate": 0.1, "subsample": 0.8,
+                "colsample_bytree": 0.8, "eval_metric": "auc"},
+    "random_forest": {"n_estimators": 200, "max_depth": 10, "min_samples_split": 20,
+                      "min_samples_leaf": 10, "class_weight": "balanced"},
+    "logistic_regression": {"C": 1.0, "class_weight": "balanced", "max_iter": 1000},
+}
+SEED_WEIGHTS: dict[str, float] = {"xgboost": 0.60, "random_forest": 0.25, "logistic_regression": 0.15}
+
+# leadpilot's defaults: shallower boosted trees with early stopping, a forest that cannot memorise
+# single leads. Every key can be replaced under scoring.algorithms. Training uses every core (n_jobs -1);
+# a trained model scores single-threaded (see train._for_scoring).
+DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
+    "xgboost": {"n_estimators": 600, "max_depth": 4, "learning_rate": 0.05, "subsample": 0.8,
+                "colsample_bytree": 0.8, "min_child_weight": 5, "reg_lambda": 1.0, "tree_method": "hist",
+                "eval_metric": "logloss", "early_stopping_rounds": 50, "n_jobs": -1},
+    "random_forest": {"n_estimators": 150, "max_depth": 10, "min_samples_leaf": 20, "max_features": "sqrt",
+                      "n_jobs": -1},
+    "logistic_regression": {"C": 1.0, "class_weight": "balanced", "max_iter": 2000},
+}
+
+_EPS = 1e-6
+
+
+def logit(p: np.ndarray) -> np.ndarray:
+    """Log-odds, clipped so that 0 and 1 stay finite."""
+    p = np.clip(np.asarray(p, dtype=np.float64), _EPS, 1 - _EPS)
+    return np.log(p / (1 - p))
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+
+
+def _allowed(name: str) -> set[str]:
+    if name == "xgboost":
+        allowed = set(XGBClassifier().get_params()) | set(inspect.signature(XGBClassifier.__init__).parameters)
+        return allowed - {"kwargs", "self"}
+    if name == "random_forest":
+        return set(RandomForestClassifier().get_params())
+    return set(LogisticRegression().get_params())
+
+
+def member_params(algorithms: AlgorithmsConfig, random_state: int) -> dict[str, dict[str, Any]]:
+    """leadpilot's defaults overlaid with the configured keys; an unknown key is a clear error."""
+    out: dict[str, dict[str, Any]] = {}
+    for name in MEMBERS:
+        given = getattr(algorithms, name)
+        unknown = sorted(set(given) - _allowed(name))
+        if unknown:
+            raise ScoringInputError(
+                f"scoring.algorithms.{name}: unknown parameter(s) {', '.join(unknown)}; "
+                f"see the {name} documentation for valid ones")
+        params = {**DEFAULT_PARAMS[name], **given}
+        params.setdefault("random_state", random_state)
+        out[name] = params
+    return out
+
+
+def build_member(name: str, params: dict[str, Any]) -> Any:
+    """An unfitted member; logistic regression gets median imputation (with indicators) and scaling."""
+    if name == "xgboost":
+        return XGBClassifier(**params)
+    if name == "random_forest":
+        return RandomForestClassifier(**params)
+    return Pipeline([
+        ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
+        ("scale", StandardScaler()),
+        ("model", LogisticRegression(**params)),
+    ])
+
+
+def fit_members(X: np.ndarray, y: np.ndarray, X_val: np.ndarray, y_val: np.ndarray,
+                params: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Fit the three members; XGBoost stops early on the (later) validation leads."""
+    fitted: dict[str, Any] = {}
+    for name in MEMBERS:
+        model = build_member(name, params[name])
+        try:
+            if name == "xgboost" and model.get_params().get("early_stopping_rounds"):
+                model.fit(X, y, eval_set=[(X_val, y_val)], verbose=False)
+            else:
+                model.fit(X, y)
+        except (ValueError, TypeError) as exc:
+            raise ScoringInputError(f"scoring.algorithms.{name}: {exc}") from None
+        fitted[name] = model
+    return fitted
+
+
+def predict_members(members: dict[str, Any], X: np.ndarray) -> dict[str, np.ndarray]:
+    """Each member's probability of conversion (uncalibrated)."""
+    return {name: forest_proba(model, X) if isinstance(model, RandomForestClassifier) else model.predict_proba(X)[:, 1]
+            for name, model in members.items()}
+
+
+def forest_proba(forest: RandomForestClassifier, X: np.ndarray) -> np.ndarray:
+    """The forest's P(class 1), the same numbers as predict_proba (tested), without its per-tree overhead.
+
+    sklearn validates and dispatches every tree through joblib, ~40 us a tree: 6 ms for one lead with
+    150 trees. Each fitted tree's own predict is what predict_proba averages.
+    """
+    X32 = np.ascontiguousarray(X, dtype=np.float32)
+    total = np.zeros(len(X32))
+    if len(X32) == 0:
+        return total
+    for tree in forest.estimators_:
+        value = tree.tree_.predict(X32)
+        value = value.reshape(len(X32), -1)  # (n, classes); older trees add an outputs axis
+        total += value[:, 1] / value.sum(axis=1)
+    return total / len(forest.estimators_)
+
+
+def blend_raw(probs: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
+    """The blend in log-odds space: sum of weight x logit(member probability)."""
+    first = next(iter(probs.values()))
+    raw = np.zeros(len(first))
+    for name, w in weights.items():
+        if w > 0:
+            raw += w * logit(probs[name])
+    return raw
+
+
+def learn_weights(probs: dict[str, np.ndarray], y: np.ndarray) -> dict[str, float]:
+    """Non-negative weights summing to 1 that minimise the log loss of sigmoid(a + b * blend)."""
+    names = list(probs)
+    Z = np.column_stack([logit(probs[n]) for n in names])
+    y = np.asarray(y, dtype=np.float64)
+    k = len(names)
+
+    def loss(x: np.ndarray) -> tuple[float, np.ndarray]:
+        w, a, b = x[:k], x[k], x[k + 1]
+        s = Z @ w
+        p = sigmoid(a + b * s)
+        pc = np.clip(p, 1e-12, 1 - 1e-12)
+        value = -np.mean(y * np.log(pc) + (1 - y) * np.log(1 - pc))
+        r = (p - y) / len(y)
+        grad = np.concatenate([b * (Z.T @ r), [r.sum(), (s * r).sum()]])
+        return float(value), grad
+
+    best: tuple[float, np.ndarray] | None = None
+    starts = [np.full(k, 1 / k)] + [np.eye(k)[i] * 0.8 + 0.2 / k for i in range(k)]
+    for w0 in starts:
+        res = minimize(loss, np.concatenate([w0, [0.0, 1.0]]), jac=True, method="SLSQP",
+                       bounds=[(0.0, 1.0)] * k + [(None, None), (0.0, None)],
+                       constraints=[{"type": "eq", "fun": lambda x: x[:k].sum() - 1.0,
+                                     "jac": lambda x: np.concatenate([np.ones(k), [0.0, 0.0]])}],
+                       options={"maxiter": 200, "ftol": 1e-10})
+        if best is None or res.fun < best[0]:
+            best = (float(res.fun), res.x)
+    assert best is not None
+    w = np.clip(best[1][:k], 0.0, None)
+    w = w / w.sum() if w.sum() > 0 else np.full(k, 1 / k)
+    w[w < 1e-4] = 0.0
+    w = w / w.sum()
+    return {n: round(float(v), 6) for n, v in zip(names, w)}
+
+
+@dataclass
+class Calibrator:
+    """Maps the blend's log-odds to a probability: isotonic regression or Platt's sigmoid."""
+
+    method: str
+    model: IsotonicRegression | LogisticRegression
+    n_rows: int
+    floor: float = 1e-3
+
+    def predict(self, raw: np.ndarray) -> np.ndarray:
+        if self.method == "isotonic":
+            p = self.model.predict(raw)
+        else:
+            p = self.model.predict_proba(np.asarray(raw).reshape(-1, 1))[:, 1]
+        # a calibrated 0 or 1 is never true for a lead; keep probabilities off the walls
+        return np.clip(p, self.floor, 1 - self.floor)
+
+
+def fit_calibrator(raw: np.ndarray, y: np.ndarray, method: str, isotonic_min_rows: int) -> Calibrator:
+    """Isotonic with enough rows (it needs many to be smooth), otherwise Platt's sigmoid."""
+    if method == "auto":
+        method = "isotonic" if len(raw) >= isotonic_min_rows else "sigmoid"
+    if method == "isotonic":
+        model: IsotonicRegression | LogisticRegression = IsotonicRegression(
+            out_of_bounds="clip", y_min=0.0, y_max=1.0, increasing=True).fit(raw, y)
+    else:
+        model = LogisticRegression(C=1e4, max_iter=1000).fit(np.asarray(raw).reshape(-1, 1), y)
+    return Calibrator(method, model, len(raw))
