@@ -127,6 +127,7 @@ class AppContext:
     clock: Callable[[], datetime] = utcnow
     metrics: Any = None  # daemon.metrics.Metrics when the runtime serves /metrics
     dnc: DncRegistry | None = None
+    round_robin_next: int = 0  # the A/B control arm's round-robin position
     _model: ScoringModel | None = None
     _profiles: tuple[float, ProfileSet, list[AgentSpec]] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)

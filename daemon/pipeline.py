@@ -15,20 +15,24 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import select
 from sqlmodel import Session
 
 from compliance.check import ComplianceResult, check_leads
+from compliance.licensing import LicenceRegistry
 from connectors.base import Connector, QuotaExhaustedError, RetryableConnectorError, WriteBackItem
 from daemon import outbox, watermarks
 from daemon.context import AppContext, crash_if, licence_registry, open_leads_frame
 from daemon.lead_sync import lead_frame_rows, upsert_fetched
 from daemon.store import Assignment, AssignmentState, AuditEvent, Lead, QueueEntry, QueueKind, QueueState, Score
 from daemon.store.models import ACTIVE_ASSIGNMENT_STATES
+from daemon.learning.ab import CONTROL_ARM, assign_arm
 from routing.agents_file import AgentSpec
 from routing.outcome import Assignment as RoutedLead
 from routing.outcome import OutcomeKind, ReasonCode, RoutingResult
+from routing.profiles import ProfileSet
 from routing.route import route
 from scoring.score import ScoredBatch
 
@@ -86,6 +90,7 @@ class Decision:
     reasons: list[dict[str, Any]]
     reason_text: list[str]
     routed: RoutedLead | None  # None: it keeps the assignment or queue place it had
+    arm: str | None = None  # A/B arm when a test runs (learning.ab_test)
 
 
 def _stage(report: CycleReport, name: str, started: float) -> float:
@@ -105,6 +110,42 @@ def _held(session: Session, lead_pks: list[int]) -> set[int]:
     return set(assigned) | set(queued)
 
 
+def ab_arms(ctx: AppContext, leads: list[Lead], connector: str) -> list[str | None]:
+    """Each lead's arm from a stable hash of its CRM identity and the test name (None when no test runs)."""
+    test = ctx.config.learning.ab_test
+    if not test.enabled:
+        return [None] * len(leads)
+    return [assign_arm(f"{connector}:{lead.crm_id}", test.name, test.split) for lead in leads]
+
+
+def _route_arms(ctx: AppContext, frame: pd.DataFrame, arms: list[str | None], profiles: ProfileSet,
+                licences: LicenceRegistry, open_leads: pd.DataFrame, now: datetime) -> tuple[RoutingResult, list[RoutedLead]]:
+    """AI routing for every arm but control, which is routed round robin so the lift is measured honestly."""
+    def licensed(states: Any, ids: Any) -> Any:
+        return licences.eligibility_mask(states, ids, now.date())
+
+    control = np.array([arm == CONTROL_ARM for arm in arms], dtype=bool)
+    routed: list[RoutedLead | None] = [None] * len(arms)
+    ai = route(frame.iloc[np.flatnonzero(~control)], profiles, ctx.config.routing, now, licensed=licensed,
+               open_leads=open_leads)
+    for row, decision in zip(np.flatnonzero(~control), ai.assignments, strict=True):
+        routed[row] = decision
+    if not control.any():
+        return ai, [r for r in routed if r is not None]
+    # control leads see the officers' loads after the AI arm's assignments
+    taken = pd.DataFrame([{"lead_id": d.lead_id, "agent_id": d.agent_id, "score": d.score or 0.0,
+                           "contacted": False, "assigned_at": now} for d in ai.assignments if d.agent_id])
+    loads = pd.concat([open_leads, taken], ignore_index=True) if len(taken) else open_leads
+    rr = route(frame.iloc[np.flatnonzero(control)], profiles, ctx.config.routing, now, licensed=licensed,
+               open_leads=loads, strategy="round_robin", round_robin_start=ctx.round_robin_next)
+    ctx.round_robin_next = rr.next_round_robin
+    for row, decision in zip(np.flatnonzero(control), rr.assignments, strict=True):
+        routed[row] = decision
+    merged = RoutingResult(tuple(r for r in routed if r is not None), ai.takebacks + rr.takebacks,
+                           ai.queue + rr.queue, rr.next_round_robin)
+    return merged, list(merged.assignments)
+
+
 def decide(ctx: AppContext, session: Session, leads: list[Lead], hashes: list[str], now: datetime,
            connector: str, report: CycleReport | None = None) -> tuple[list[Decision], RoutingResult, list[AgentSpec]]:
     """Compliance, scoring and routing for a batch of stored leads (pure packages; reads the store only)."""
@@ -122,16 +163,16 @@ def decide(ctx: AppContext, session: Session, leads: list[Lead], hashes: list[st
     t = _stage(report, "score", t)
 
     held = _held(session, [lead.id for lead in leads if lead.id is not None])
+    arms = ab_arms(ctx, leads, connector)
     to_route = [i for i, lead in enumerate(leads) if lead.id not in held]
     route_frame = frame.iloc[to_route].assign(
         score=scored.score[to_route], probability=scored.probability[to_route],
         allowed_channels=[list(checks[i].allowed_channels) for i in to_route],
     )
-    routing = route(route_frame, profiles, ctx.config.routing, now,
-                    licensed=lambda states, ids: licences.eligibility_mask(states, ids, now.date()),
-                    open_leads=open_leads_frame(session))
+    routing, routed = _route_arms(ctx, route_frame, [arms[i] for i in to_route], profiles,
+                                  licences, open_leads_frame(session), now)
     _stage(report, "route", t)
-    routed_by_row = dict(zip(to_route, routing.assignments, strict=True))
+    routed_by_row = dict(zip(to_route, routed, strict=True))
 
     decisions = []
     for i, lead in enumerate(leads):
@@ -144,7 +185,7 @@ def decide(ctx: AppContext, session: Session, leads: list[Lead], hashes: list[st
             lead=lead, input_hash=hashes[i], compliance=checks[i], probability=float(scored.probability[i]),
             score=int(scored.score[i]), confidence=float(scored.confidence[i]),
             model_version=str(scored.model_version), reasons=reasons, reason_text=list(scored.reason_text[i]),
-            routed=routed_by_row.get(i),
+            routed=routed_by_row.get(i), arm=arms[i],
         ))
     return decisions, routing, agents
 
@@ -166,7 +207,7 @@ def _write_back_item(decision: Decision, owner: str | None, external_id: str | N
         owner_crm_user_id=owner, assignment_external_id=external_id,
         assignment_reason=r.reason if r else None,
         match_score=round(r.match.match_score, 4) if r and r.match else None,
-        routing_outcome=r.outcome.value if r else None, input_hash=decision.input_hash,
+        routing_outcome=r.outcome.value if r else None, ab_arm=decision.arm, input_hash=decision.input_hash,
     )
 
 
@@ -179,7 +220,7 @@ def persist(session: Session, connector: str, decisions: list[Decision], routing
         lead.input_hash = d.input_hash
         session.add(Score(lead_pk=lead.id, model_version=d.model_version, probability=d.probability,
                           score=d.score, confidence=d.confidence, reasons=d.reasons, input_hash=d.input_hash,
-                          scored_at=now))
+                          variant=d.arm, scored_at=now))
         session.add(AuditEvent(kind="compliance", lead_pk=lead.id, input_hash=c.input_hash,
                                rule_set_version=c.rule_set_version, created_at=now,
                                payload={"status": c.status, "channels": list(c.allowed_channels),
@@ -192,7 +233,7 @@ def persist(session: Session, connector: str, decisions: list[Decision], routing
             report.outcomes[r.outcome.value] += 1
             session.add(AuditEvent(kind="routing", lead_pk=lead.id, created_at=now, payload={
                 "outcome": r.outcome.value, "reason_code": r.reason_code.value, "reason": r.reason,
-                "agent_id": r.agent_id, "score": d.score,
+                "agent_id": r.agent_id, "score": d.score, "arm": d.arm, "strategy": r.strategy,
                 "alternatives": [a.agent_id for a in r.alternatives]}))
             if r.agent_id is not None:
                 external = external_id(lead, r.agent_id, now)

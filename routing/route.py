@@ -6,7 +6,7 @@ loads, licences, open leads and `now` come in as arguments, decisions go out as 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
@@ -138,7 +138,8 @@ def route(leads: pd.DataFrame, profiles: ProfileSet, config: RoutingConfig, now:
     problem = build_problem(leads, profiles, config, now, licensed=licensed, open_leads=open_leads)
     view, mm, allowed, value, scale = problem.view, problem.matches, problem.allowed, problem.value, problem.scale
     n, agent_ids = len(view), profiles.agent_ids
-    decided = dict(problem.decided)
+    # the hard rules' outcomes carry the strategy too, so an audit can tell the A/B arms apart
+    decided = {i: replace(a, strategy=strategy) for i, a in problem.decided.items()}
     routable = problem.routable
     free = mm.free
 

@@ -110,3 +110,32 @@ def test_given_new_arrivals_when_fed_then_the_next_cycle_takes_only_them(world: 
     world.feed(10, datetime.now(UTC))
     reports = once(world)
     assert reports["salesforce"].processed == 5 and reports["hubspot"].processed == 5
+
+
+def test_given_an_ab_test_when_leads_arrive_then_each_gets_a_stable_arm_and_control_is_round_robin(
+        world: DemoEnvironment) -> None:
+    import yaml
+
+    data = yaml.safe_load(world.config_path.read_text())
+    data["learning"] = {"ab_test": {"enabled": True, "name": "routing-test", "split": {"champion": 0.5, "control": 0.5}}}
+    world.config_path.write_text(yaml.safe_dump(data))
+    world.config = load_checked(str(world.config_path))
+    once(world)
+    engine = make_engine(world.config)
+    with session_scope(engine, readonly=True) as session:
+        arms = dict(session.execute(select(Lead.crm_id, Score.variant).join(Score, Score.lead_pk == Lead.id)).all())
+        routing = session.execute(select(AuditEvent.payload).where(AuditEvent.kind == "routing")).scalars().all()
+    engine.dispose()
+    assert set(arms.values()) == {"champion", "control"}
+    from daemon.learning.ab import assign_arm
+
+    for crm_id, arm in arms.items():
+        connector = "salesforce" if crm_id.startswith("00Q") else "hubspot"
+        assert assign_arm(f"{connector}:{crm_id}", "routing-test", {"champion": 0.5, "control": 0.5}) == arm
+    strategies = {p["arm"]: set() for p in routing}
+    for p in routing:
+        strategies[p["arm"]].add(p["strategy"])
+    assert strategies["control"] == {"round_robin"} and strategies["champion"] == {"optimal"}
+    # the arm reaches the CRM with the assignment record
+    records = world.salesforce_store.records("Lead_Assignment__c")
+    assert records and all(r.get("AB_Arm__c") in ("champion", "control") for r in records)
