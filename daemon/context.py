@@ -128,6 +128,7 @@ class AppContext:
     metrics: Any = None  # daemon.metrics.Metrics when the runtime serves /metrics
     dnc: DncRegistry | None = None
     round_robin_next: int = 0  # the A/B control arm's round-robin position
+    usage_seen: dict[str, tuple[int, int]] = field(default_factory=dict)  # API calls/errors already counted
     _model: ScoringModel | None = None
     _profiles: tuple[float, ProfileSet, list[AgentSpec]] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -163,6 +164,8 @@ class AppContext:
             if self._model is None or self._model.version != champion:
                 self._model = self.registry.load(champion)
                 log.info("scoring with model %s", champion)
+                if self.metrics is not None:
+                    self.metrics.set_model(champion)
             return self._model
 
     def officers(self, session: Session, connector: str | None = None) -> tuple[list[AgentSpec], ProfileSet]:

@@ -99,6 +99,7 @@ def poll(ctx: AppContext, connector: Connector, stop: Callable[[], bool]) -> Cyc
         total.seconds += report.seconds
         for stage, seconds in report.stage_seconds.items():
             total.stage_seconds[stage] = total.stage_seconds.get(stage, 0.0) + seconds
+        total.assigned_created += report.assigned_created
         total.error = report.error or total.error
         total.complete = report.complete
         if report.complete or report.error or stop() or report.fetched == 0:
@@ -107,20 +108,37 @@ def poll(ctx: AppContext, connector: Connector, stop: Callable[[], bool]) -> Cyc
 
 
 def _observe(ctx: AppContext, report: CycleReport) -> None:
+    """Prometheus figures of one cycle: leads by outcome, API calls, queue and outbox depth, time to assignment."""
     metrics = ctx.metrics
     if metrics is None:
         return
     name = report.connector
+    now = ctx.clock()
     metrics.leads_fetched.labels(connector=name).inc(report.fetched)
     metrics.leads_scored.labels(connector=name).inc(report.processed)
     for kind, n in report.outcomes.items():
-        if kind in ("assigned", "priority_takeback"):
-            metrics.leads_assigned.labels(connector=name).inc(n)
-        elif kind != "rescored":
+        if kind not in ("assigned", "priority_takeback", "rescored"):
             metrics.leads_queued.labels(connector=name, kind=kind).inc(n)
+    for created in report.assigned_created:
+        metrics.observe_assignment(name, created, now)
     for reason, n in report.blocked_reasons.items():
         metrics.leads_blocked.labels(connector=name, reason=reason).inc(n)
-    metrics.observe_cycle(name, report.seconds, ok=report.error is None, finished_at=ctx.clock())
+    metrics.observe_cycle(name, report.seconds, ok=report.error is None, finished_at=now)
+    connector = ctx.connectors.get(name)
+    if connector is not None:
+        usage = connector.usage()
+        crm = next((c.plugin for c in ctx.config.connectors if c.name == name), name)
+        seen_calls, seen_errors = ctx.usage_seen.get(name, (0, 0))
+        metrics.crm_api_calls.labels(connector=name, crm=crm).inc(max(0, usage.calls - seen_calls))
+        if usage.errors > seen_errors:
+            metrics.crm_api_errors.labels(connector=name, crm=crm, error="call").inc(usage.errors - seen_errors)
+        ctx.usage_seen[name] = (usage.calls, usage.errors)
+    with ctx.session(readonly=True) as session:
+        metrics.outbox_pending.labels(connector=name).set(outbox.pending_count(session, name))
+        depth = dict(session.execute(select(QueueEntry.kind, func.count(QueueEntry.id)).where(
+            QueueEntry.state == QueueState.WAITING.value).group_by(QueueEntry.kind)).all())
+    for kind in ("priority", "queue", "nurture", "manager"):
+        metrics.queue_depth.labels(kind=kind).set(int(depth.get(kind, 0)))
 
 
 def sync_agents(ctx: AppContext) -> JobResult:

@@ -62,6 +62,7 @@ class CycleReport:
     error: str | None = None
     seconds: float = 0.0
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    assigned_created: list[datetime | None] = field(default_factory=list)  # CRM creation time of each assigned lead
 
     def line(self) -> str:
         """One human line: 'sf: 120 fetched, 118 scored, 97 assigned, ...'."""
@@ -236,6 +237,7 @@ def persist(session: Session, connector: str, decisions: list[Decision], routing
                 "agent_id": r.agent_id, "score": d.score, "arm": d.arm, "strategy": r.strategy,
                 "alternatives": [a.agent_id for a in r.alternatives]}))
             if r.agent_id is not None:
+                report.assigned_created.append(lead.created_at)
                 external = external_id(lead, r.agent_id, now)
                 owner = owners.get(r.agent_id)
                 match = r.match
