@@ -24,7 +24,7 @@ from compliance.phones import normalise_phone
 from config.loader import load_config
 from config.schema import LeadpilotConfig
 from daemon.seed import load_generated
-from daemon.store import Lead, Outcome, ensure_schema, make_engine, session_scope
+from daemon.store import Lead, Outcome, ensure_schema, make_engine, masked, session_scope
 from daemon.synthetic import SyntheticData, generate
 from scoring.lifecycle import TrainOutcome, train_and_register
 from scoring.registry import ModelRegistry
@@ -152,7 +152,7 @@ def training_frame(session: Any, connector: str | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def prepare(root: Path, sizes: DemoSizes, *, now: datetime | None = None,
+def prepare(root: Path, sizes: DemoSizes, *, now: datetime | None = None, database_url: str | None = None,
             say: Callable[[str], None] = print) -> DemoEnvironment:
     """Build the demo world under `root` (wiped first) and start both sandbox CRMs."""
     from daemon.commands.sandbox import start_hubspot, start_salesforce
@@ -197,13 +197,15 @@ def prepare(root: Path, sizes: DemoSizes, *, now: datetime | None = None,
         "observability": {"logging": {"level": "WARNING", "format": "text"},
                           "metrics": {"port": 0}},
     }
+    if database_url:
+        config_data["database"] = {"url": database_url}
     if sizes.fast_model:
         config_data["scoring"] = {"algorithms": FAST_ALGORITHMS, "cv_folds": 2}
     config_path.write_text("# written by `leadpilot demo`; the sandbox credentials are public test values\n"
                            + yaml.safe_dump(config_data, sort_keys=False))
     config = load_config(config_path)
 
-    say(f"4/5 loading history into the store ({config.state_path(config.database.path)})")
+    say(f"4/5 loading history into the store ({masked(database_url) if database_url else config.state_path(config.database.path)})")
     engine = make_engine(config)
     ensure_schema(engine)
     with session_scope(engine) as session:

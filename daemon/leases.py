@@ -39,6 +39,24 @@ def default_holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
+def holder_is_dead_here(holder: str) -> bool:
+    """True when `holder` names a process of this host (`hostname:pid:random`) that no longer exists."""
+    host, _, rest = holder.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # it runs, as another user
+    return False
+
+
 @dataclass(frozen=True)
 class LeaseInfo:
     """Who holds a lease and until when."""
@@ -95,7 +113,10 @@ class LeaseManager:
         return now
 
     def acquire(self, name: str, ttl_seconds: float) -> bool:
-        """Take `name` for `ttl_seconds` if it is free, expired or already ours (then it is extended)."""
+        """Take `name` for `ttl_seconds` if it is free, expired, already ours (then it is extended), or held
+        by a process of this host that no longer runs (killed: its restart need not wait for the expiry)."""
+        if self._take_from_dead_local_holder(name, ttl_seconds):
+            return True
         expires = _expiry(now := self._now(), ttl_seconds)
         stmt = self._insert(_TABLE).values(name=name, holder=self.holder, acquired_at=now, expires_at=expires)
         stmt = stmt.on_conflict_do_update(
@@ -112,6 +133,20 @@ class LeaseManager:
         with self._tx() as conn:
             got = conn.execute(stmt).scalar_one_or_none()
         return got == self.holder
+
+    def _take_from_dead_local_holder(self, name: str, ttl_seconds: float) -> bool:
+        current = self.current(name)
+        if current is None or current.holder == self.holder or not holder_is_dead_here(current.holder):
+            return False
+        now = self._now()
+        # compare-and-swap on the dead holder's name: of two restarted instances only one wins
+        stmt = (sa.update(_TABLE).where(_TABLE.c.name == name, _TABLE.c.holder == current.holder)
+                .values(holder=self.holder, acquired_at=now, expires_at=_expiry(now, ttl_seconds)))
+        with self._tx() as conn:
+            taken = conn.execute(stmt).rowcount == 1
+        if taken:
+            log.warning("lease %s taken over from %s, a process of this host that no longer runs", name, current.holder)
+        return taken
 
     def renew(self, name: str, ttl_seconds: float) -> bool:
         """Extend our lease to now + `ttl_seconds`; False when another instance holds it or it is gone.

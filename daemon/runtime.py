@@ -57,12 +57,13 @@ class Runtime:
     controller: ShutdownController = field(default_factory=ShutdownController)
     last_cycle: dict[str, str] = field(default_factory=dict)
     health_url: str | None = None
+    log_stream: Any = None  # None: stdout (journald); `run --once --json` keeps stdout for its JSON
     _scheduler: BackgroundScheduler | None = None
     _leases: LeaseManager | None = None
 
     # --- setup ---------------------------------------------------------------------------
     def _configure(self, config: LeadpilotConfig) -> AppContext:
-        configure_logging(config.observability)
+        configure_logging(config.observability, stream=self.log_stream)
         init_sentry(config.observability.sentry, f"leadpilot@{__version__}")
         ctx = AppContext.build(config, clock=self.clock)
         ctx.metrics = self.metrics
@@ -156,7 +157,12 @@ class Runtime:
             jobs.run_job(self.ctx, self._leases, "agents", lambda: jobs.sync_agents(self.ctx))
             reports = []
             for name, connector in self.ctx.connectors.items():
-                report = jobs.poll(self.ctx, connector, self._stop_requested)
+                # the same lease as the scheduled poll: another instance polling this CRM now wins
+                with self._leases.hold(f"job:poll:{name}", 600.0, renew_every=30.0) as held:
+                    if not held:
+                        log.warning("poll of %s skipped: another instance is polling it", name)
+                        continue
+                    report = jobs.poll(self.ctx, connector, self._stop_requested)
                 self.last_cycle[name] = report.line()
                 if self.on_cycle is not None:
                     self.on_cycle(report)

@@ -17,7 +17,8 @@ def _run(args: argparse.Namespace) -> int:
         print("error: no connectors configured; add one under `connectors:` (see config/leadpilot.example.yaml)"
               " or try the demo: python3 dev.py demo", file=sys.stderr)
         return 2
-    runtime = Runtime(config=config, load_config=lambda: load_checked(args.config))
+    runtime = Runtime(config=config, load_config=lambda: load_checked(args.config),
+                      log_stream=sys.stderr if args.once else None)
     if args.once:
         reports = runtime.run_once()
         if args.json:

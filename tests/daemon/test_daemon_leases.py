@@ -1,6 +1,7 @@
 """daemon/leases.py on SQLite and PostgreSQL: one holder at a time, expiry, renewal, and real contention."""
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -8,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
 from daemon.leases import LeaseManager, default_holder
 from daemon.store import Lease, session_scope
@@ -225,3 +227,27 @@ def test_given_an_expired_lease_when_8_threads_take_it_at_the_same_instant_then_
             assert sum(results) == 1, (name, results)
             winner = f"worker-{results.index(True)}"
             assert LeaseManager(engine, "probe").current(name).holder == winner  # type: ignore[union-attr]
+
+
+def test_given_a_killed_holder_on_this_host_then_its_lease_is_taken_at_once(engine: Engine) -> None:
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    dead = f"{socket.gethostname()}:{child.pid}:deadbeef"
+    assert LeaseManager(engine, holder=dead).acquire("job:poll:crm", 600)
+    restarted = LeaseManager(engine)
+    assert restarted.acquire("job:poll:crm", 600)
+    current = restarted.current("job:poll:crm")
+    assert current is not None and current.holder == restarted.holder
+
+
+def test_given_a_live_holder_or_another_host_then_the_lease_waits_for_expiry(engine: Engine) -> None:
+    alive = f"{socket.gethostname()}:1:cafe"  # pid 1 always runs
+    elsewhere = "some-other-host:12345:beef"
+    assert LeaseManager(engine, holder=alive).acquire("a", 600)
+    assert LeaseManager(engine, holder=elsewhere).acquire("b", 600)
+    newcomer = LeaseManager(engine)
+    assert not newcomer.acquire("a", 600)
+    assert not newcomer.acquire("b", 600)
