@@ -46,14 +46,14 @@ class JobResult:
     ok: bool = True
 
 
-def _lease_ttl(ctx: AppContext) -> float:
+def lease_ttl(ctx: AppContext) -> float:
     # long enough for the slowest cycle; renewed while it runs
     return max(120.0, float(ctx.config.schedules.stop_timeout_seconds) * 4)
 
 
 def run_job(ctx: AppContext, leases: LeaseManager, name: str, task: Callable[[], JobResult]) -> JobResult | None:
     """Run `task` if this instance gets the job's lease; record the run; never raise."""
-    with leases.hold(f"job:{name}", _lease_ttl(ctx), renew_every=30.0) as held:
+    with leases.hold(f"job:{name}", lease_ttl(ctx), renew_every=30.0) as held:
         if not held:
             log.debug("job %s runs on another instance", name)
             return None

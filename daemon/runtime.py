@@ -158,7 +158,7 @@ class Runtime:
             reports = []
             for name, connector in self.ctx.connectors.items():
                 # the same lease as the scheduled poll: another instance polling this CRM now wins
-                with self._leases.hold(f"job:poll:{name}", 600.0, renew_every=30.0) as held:
+                with self._leases.hold(f"job:poll:{name}", jobs.lease_ttl(self.ctx), renew_every=30.0) as held:
                     if not held:
                         log.warning("poll of %s skipped: another instance is polling it", name)
                         continue
