@@ -1,7 +1,7 @@
 """Where the daemon keeps its state: SQLite by default, PostgreSQL for several instances."""
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 
 from config.base import Section
 
@@ -12,6 +12,8 @@ class DatabaseConfig(Section):
     url: str | None = Field(
         None, description="SQLAlchemy URL, e.g. postgresql+psycopg://leadpilot@127.0.0.1:5432/leadpilot"
     )
+    password: SecretStr | None = Field(
+        None, description="PostgreSQL password, kept out of the URL; password_file reads it from a credential file")
     path: str = Field("leadpilot.db", description="SQLite file, relative to state_dir unless absolute")
     busy_timeout_ms: int = Field(5000, ge=0, description="SQLite: wait this long for a lock before failing")
     pool_size: int = Field(5, ge=1, le=100, description="PostgreSQL connection pool size")

@@ -31,6 +31,11 @@ READONLY_OPTION = "leadpilot_readonly"
 def database_url(config: LeadpilotConfig) -> str:
     """The SQLAlchemy URL the configuration points at (SQLite under state_dir unless database.url is set)."""
     if config.database.url:
+        password = config.database.password.get_secret_value() if config.database.password else ""
+        if password and config.database.url.startswith("postgresql"):
+            url = make_url(config.database.url)
+            if url.password is None:  # a password written in the URL wins
+                return url.set(password=password).render_as_string(hide_password=False)
         return config.database.url
     return f"sqlite:///{config.state_path(config.database.path)}"
 

@@ -190,3 +190,15 @@ def test_masked_hides_only_the_password() -> None:
     assert masked("postgresql+psycopg://lp:pw@h:5432/db") == "postgresql+psycopg://lp:***@h:5432/db"
     assert masked("sqlite:////var/lib/leadpilot/leadpilot.db") == "sqlite:////var/lib/leadpilot/leadpilot.db"
     assert "pw" not in masked(sa.engine.make_url("postgresql://u:pw@h/d"))
+
+
+def test_given_a_password_file_then_the_postgresql_url_gets_it_and_logs_never_show_it(tmp_path: Path) -> None:
+    from config.loader import validate
+    from daemon.store import database_url, masked
+
+    (tmp_path / "db_password").write_text("s3cr3t\n")
+    config = validate({"database": {"url": "postgresql+psycopg://lp@db.internal:5432/lp",
+                                    "password_file": str(tmp_path / "db_password")}}, "test", env={})
+    url = database_url(config)
+    assert url == "postgresql+psycopg://lp:s3cr3t@db.internal:5432/lp"
+    assert "s3cr3t" not in masked(url)
