@@ -109,7 +109,10 @@ def parse_datetime(value: Any) -> datetime:
         stamp = datetime(value.year, value.month, value.day)
     elif isinstance(value, int | float) and not isinstance(value, bool):
         # HubSpot sends epoch milliseconds; anything after 2001-09 in ms is > 1e12
-        stamp = datetime.fromtimestamp(value / 1000 if value > 1e11 else value, UTC)
+        try:
+            stamp = datetime.fromtimestamp(value / 1000 if value > 1e11 else value, UTC)
+        except (OverflowError, OSError, ValueError):  # the platform's time_t cannot hold it
+            raise _Bad("is not a plausible epoch time") from None
     else:
         text = str(value).strip()
         if text.isdigit():
