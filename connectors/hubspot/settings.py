@@ -21,6 +21,7 @@ class HubSpotPropertyNames(Section):
     routing_outcome: str = Field("routing_outcome", description="routing outcome (assigned, priority, queue, ...)")
     assignment_id: str = Field("assignment_id", description="id of leadpilot's assignment (idempotency key)")
     assignment_reason: str = Field("assignment_reason", description="why this officer was chosen")
+    ab_arm: str = Field("leadpilot_ab_arm", description="A/B test arm of the lead (champion, control, ...)")
     input_hash: str = Field("leadpilot_input_hash",
                             description="the daemon's hash of the scoring inputs, written with the score "
                                         "(CrmLead.written_input_hash)")

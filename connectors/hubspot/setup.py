@@ -31,6 +31,7 @@ def output_property_specs(settings: HubSpotSettings) -> list[PropertySpec]:
         PropertySpec(n.compliance_reasons, "Compliance Reasons", field_type="textarea",
                      description="Compliance reason codes, one per line"),
         PropertySpec(n.routing_outcome, "Routing Outcome", description="How leadpilot routed the lead"),
+        PropertySpec(n.ab_arm, "A/B Arm", description="leadpilot's A/B test arm (control: routed round robin)"),
         PropertySpec(n.assignment_id, "Assignment ID", description="leadpilot assignment id (idempotency key)"),
         PropertySpec(n.assignment_reason, "Assignment Reason", field_type="textarea",
                      description="Why this loan officer was chosen"),

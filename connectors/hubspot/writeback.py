@@ -45,6 +45,7 @@ def item_properties(item: WriteBackItem, names: HubSpotPropertyNames, owner_prop
         owner_property: item.owner_crm_user_id,
         names.assignment_id: item.assignment_external_id,
         names.assignment_reason: item.assignment_reason,
+        names.ab_arm: item.ab_arm,
         names.input_hash: item.input_hash,
         names.read_hash: read_hash,
     }

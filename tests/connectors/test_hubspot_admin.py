@@ -78,7 +78,7 @@ def test_setup_is_a_dry_run_unless_applied_and_then_idempotent(make_sandbox: San
     connector = sandbox.connector()
     before = set(sandbox.store.property_defs("contacts"))
     dry = connector.setup(apply=False)
-    assert all(not i.ok and "dry run" in i.detail for i in dry) and len(dry) == 14  # the group + 13 properties
+    assert all(not i.ok and "dry run" in i.detail for i in dry) and len(dry) == 15  # the group + 14 properties
     assert set(sandbox.store.property_defs("contacts")) == before
     applied = connector.setup(apply=True)
     assert all(i.ok and i.detail == "created" for i in applied)

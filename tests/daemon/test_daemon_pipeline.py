@@ -139,3 +139,5 @@ def test_given_an_ab_test_when_leads_arrive_then_each_gets_a_stable_arm_and_cont
     # the arm reaches the CRM with the assignment record
     records = world.salesforce_store.records("Lead_Assignment__c")
     assert records and all(r.get("AB_Arm__c") in ("champion", "control") for r in records)
+    contacts = hubspot_store(world).scan("contacts")
+    assert {c.properties.get("leadpilot_ab_arm") for c in contacts} == {"champion", "control"}
