@@ -6,9 +6,15 @@ Definitions (per protected attribute; a group is one value of it; `selected` is 
   without positives has no TPR and one without negatives no FPR, and is left out of that gap);
 - calibration gap: max over judged groups of |mean predicted probability - observed conversion rate|
   (calibration-in-the-large); the binned expected calibration error (ECE) is reported alongside.
-A group is judged when it has at least `min_group_size` rows; smaller groups and rows without the
-attribute ("(missing)") are reported, never judged. Rows without an outcome count for selection rates
-only. Findings and their codes:
+A rate of a group is judged when at least `min_group_size` rows stand behind it (rows for the selection
+rate, labelled positives for TPR, labelled negatives for FPR, labelled rows for calibration); smaller
+groups and rows without the attribute ("(missing)") are reported, never judged. Rows without an outcome
+count for selection rates only. A gap over its limit blocks only when it is statistically significant
+at `significance`, Bonferroni-corrected over every test of the audit (a two-proportion z-test between
+the two extreme groups; a z-test of a group's observed rate against its mean prediction for
+calibration): on a small holdout, noise alone makes gaps,
+and a gate that fails every honest model teaches people to switch it off. A gap over its limit that is
+not significant is reported (FAIRNESS_GAP_UNCERTAIN) without blocking. Findings and their codes:
 
 | code | blocks | meaning |
 |---|---|---|
@@ -17,6 +23,7 @@ only. Findings and their codes:
 | FAIRNESS_CALIBRATION | yes | a group's calibration gap exceeds max_calibration_gap |
 | FAIRNESS_PROTECTED_FEATURE | yes | a protected attribute is a model feature (never allowed) |
 | FAIRNESS_NOT_JUDGED | no | fewer than two groups are large enough to compare |
+| FAIRNESS_GAP_UNCERTAIN | no | a gap is over its limit but not significant at this sample size |
 | FAIRNESS_PROXY | no | a feature predicts a protected attribute with AUC >= proxy_max_auc |
 
 Proxy detection: each feature alone predicts each protected attribute through out-of-fold target
@@ -32,6 +39,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 from sklearn.metrics import adjusted_mutual_info_score, roc_auc_score
 from sklearn.model_selection import KFold, StratifiedKFold
 
@@ -50,6 +58,7 @@ class FairnessCode(StrEnum):
     CALIBRATION = "FAIRNESS_CALIBRATION"
     PROTECTED_FEATURE = "FAIRNESS_PROTECTED_FEATURE"
     NOT_JUDGED = "FAIRNESS_NOT_JUDGED"
+    GAP_UNCERTAIN = "FAIRNESS_GAP_UNCERTAIN"
     PROXY = "FAIRNESS_PROXY"
 
 
@@ -169,15 +178,19 @@ def _group_labels(values: Any, n: int) -> np.ndarray:
 
 
 def audit_attribute(name: str, p: np.ndarray, y: np.ndarray, groups: np.ndarray, *, threshold: float,
-                    config: FairnessConfig) -> tuple[AttributeAudit, list[FairnessFinding]]:
-    """Group metrics and gap findings for one attribute (y may hold NaN for unlabelled rows)."""
+                    config: FairnessConfig) -> tuple[AttributeAudit, list[FairnessFinding], list["_Candidate"], int]:
+    """Group metrics of one attribute (y may hold NaN for unlabelled rows), its gaps over their limits
+    with p-values, and how many tests were made (for the multiple-comparison correction)."""
     selected = p >= threshold
     labelled = ~np.isnan(y)
     metrics: list[GroupMetrics] = []
+    positives: dict[str, int] = {}
+    negatives: dict[str, int] = {}
     for group in sorted(set(groups.tolist())):
         in_group = groups == group
         lab = in_group & labelled
         pos, neg = lab & (y == 1), lab & (y == 0)
+        positives[group], negatives[group] = int(pos.sum()), int(neg.sum())
         mean_p = _rate(lab, p)
         observed = _rate(lab, y)
         metrics.append(GroupMetrics(
@@ -190,11 +203,15 @@ def audit_attribute(name: str, p: np.ndarray, y: np.ndarray, groups: np.ndarray,
             ece=_ece(p[lab], y[lab], config.calibration_bins),
         ))
     judged = [m for m in metrics if m.judged]
-    dpd = _gap([m.selection_rate for m in judged])
-    tpr_gap, fpr_gap = _gap([m.tpr for m in judged]), _gap([m.fpr for m in judged])
+    size = config.min_group_size
+    # each rate is compared over the groups with enough rows behind that rate
+    sel = _Rate([(m.group, m.selection_rate, m.n) for m in judged], size)
+    tpr = _Rate([(m.group, m.tpr, positives[m.group]) for m in judged], size)
+    fpr = _Rate([(m.group, m.fpr, negatives[m.group]) for m in judged], size)
+    dpd, tpr_gap, fpr_gap = sel.gap, tpr.gap, fpr.gap
     eod = None if tpr_gap is None and fpr_gap is None else max(v for v in (tpr_gap, fpr_gap) if v is not None)
-    calib = [abs(m.calibration_gap) for m in judged if m.calibration_gap is not None]
-    calib_gap = max(calib) if calib else None
+    calibrated = [m for m in judged if m.calibration_gap is not None and m.n_labelled >= size]
+    calib_gap = max((abs(m.calibration_gap or 0.0) for m in calibrated), default=None)
     audit = AttributeAudit(name, tuple(metrics), dpd, tpr_gap, fpr_gap, eod, calib_gap)
 
     findings: list[FairnessFinding] = []
@@ -203,23 +220,84 @@ def audit_attribute(name: str, p: np.ndarray, y: np.ndarray, groups: np.ndarray,
         findings.append(FairnessFinding(FairnessCode.NOT_JUDGED, name,
                                         f"{len(judged)} group(s) of at least {config.min_group_size} rows; "
                                         f"reported only: {', '.join(small) or 'none'}"))
-    by_rate = sorted((m for m in judged if m.selection_rate is not None), key=lambda m: m.selection_rate or 0.0)
-    if dpd is not None and dpd > config.max_demographic_parity_difference:
-        findings.append(FairnessFinding(FairnessCode.DEMOGRAPHIC_PARITY, name,
-                                        f"selection rate {by_rate[0].selection_rate:.3f} ({by_rate[0].group}) vs "
-                                        f"{by_rate[-1].selection_rate:.3f} ({by_rate[-1].group}): difference "
-                                        f"{dpd:.3f} > {config.max_demographic_parity_difference}"))
-    if eod is not None and eod > config.max_equalized_odds_difference:
-        findings.append(FairnessFinding(FairnessCode.EQUALIZED_ODDS, name,
-                                        f"TPR gap {_fmt(tpr_gap)}, FPR gap {_fmt(fpr_gap)} > "
-                                        f"{config.max_equalized_odds_difference}"))
-    for m in judged:
-        if m.calibration_gap is not None and abs(m.calibration_gap) > config.max_calibration_gap:
-            findings.append(FairnessFinding(FairnessCode.CALIBRATION, name,
-                                            f"group {m.group}: predicted {m.mean_predicted:.3f}, observed "
-                                            f"{m.observed_rate:.3f} (gap {m.calibration_gap:+.3f}, limit "
-                                            f"{config.max_calibration_gap})"))
-    return audit, findings
+
+    candidates: list[_Candidate] = []
+    tests = sum(r.gap is not None for r in (sel, tpr, fpr)) + len(calibrated)
+
+    def judge(code: FairnessCode, over_limit: bool, p_value: float | None, text: str) -> None:
+        if over_limit:
+            candidates.append(_Candidate(code, name, p_value, text))
+
+    if dpd is not None:
+        low, high = sel.extremes()
+        judge(FairnessCode.DEMOGRAPHIC_PARITY, dpd > config.max_demographic_parity_difference, sel.p_value(),
+              f"selection rate {low[1]:.3f} ({low[0]}) vs {high[1]:.3f} ({high[0]}): difference "
+              f"{dpd:.3f} > {config.max_demographic_parity_difference}")
+    limit = config.max_equalized_odds_difference
+    for label, rate in (("TPR", tpr), ("FPR", fpr)):
+        if rate.gap is not None and rate.gap > limit:
+            low, high = rate.extremes()
+            judge(FairnessCode.EQUALIZED_ODDS, True, rate.p_value(),
+                  f"{label} {low[1]:.3f} ({low[0]}) vs {high[1]:.3f} ({high[0]}): gap {rate.gap:.3f} > {limit}")
+    for m in calibrated:
+        gap = m.calibration_gap or 0.0
+        judge(FairnessCode.CALIBRATION, abs(gap) > config.max_calibration_gap,
+              _calibration_p(m.observed_rate or 0.0, m.mean_predicted or 0.0, m.n_labelled),
+              f"group {m.group}: predicted {m.mean_predicted:.3f}, observed {m.observed_rate:.3f} "
+              f"(gap {gap:+.3f}, limit {config.max_calibration_gap})")
+    return audit, findings, candidates, tests
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """A gap over its limit, with the p-value that decides whether it blocks."""
+
+    code: FairnessCode
+    attribute: str
+    p_value: float | None
+    text: str
+
+    def finding(self, alpha: float) -> FairnessFinding:
+        if self.p_value is not None and self.p_value < alpha:
+            return FairnessFinding(self.code, self.attribute, f"{self.text} (p = {self.p_value:.3g})")
+        shown = "n/a" if self.p_value is None else f"{self.p_value:.2g}"
+        return FairnessFinding(FairnessCode.GAP_UNCERTAIN, self.attribute,
+                               f"{self.code.value}: {self.text}, but not significant at this size "
+                               f"(p = {shown}, needs < {alpha:.2g})")
+
+
+class _Rate:
+    """One rate across groups, each with the number of rows behind it; only groups with enough count."""
+
+    def __init__(self, rows: list[tuple[str, float | None, int]], min_size: int):
+        self.rows = [(g, r, n) for g, r, n in rows if r is not None and n >= min_size]
+
+    @property
+    def gap(self) -> float | None:
+        return _gap([r for _, r, _ in self.rows])
+
+    def extremes(self) -> tuple[tuple[str, float, int], tuple[str, float, int]]:
+        ordered = sorted(self.rows, key=lambda row: row[1])  # type: ignore[arg-type, return-value]
+        return ordered[0], ordered[-1]  # type: ignore[return-value]
+
+    def p_value(self) -> float | None:
+        """Two-sided two-proportion z-test between the lowest and the highest group."""
+        if len(self.rows) < 2:
+            return None
+        (_, r1, n1), (_, r2, n2) = self.extremes()
+        pooled = (r1 * n1 + r2 * n2) / (n1 + n2)
+        spread = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+        if spread == 0:
+            return 0.0 if r1 != r2 else 1.0
+        return float(2 * norm.sf(abs(r2 - r1) / spread))
+
+
+def _calibration_p(observed: float, predicted: float, n: int) -> float | None:
+    """Two-sided z-test of an observed rate against the mean predicted probability (binomial variance)."""
+    if n <= 0:
+        return None
+    spread = np.sqrt(max(predicted * (1 - predicted), 1e-12) / n)
+    return float(2 * norm.sf(abs(observed - predicted) / spread))
 
 
 def _fmt(value: float | None) -> str:
@@ -252,11 +330,18 @@ def audit_fairness(probabilities: Sequence[float] | np.ndarray, outcomes: Sequen
             findings.append(FairnessFinding(FairnessCode.PROTECTED_FEATURE, feature.lower(),
                                             f"'{feature}' is a model feature; protected attributes never may be"))
     attributes: dict[str, AttributeAudit] = {}
+    candidates: list[_Candidate] = []
+    tests = 0
     for name in columns.columns:
-        audit, found = audit_attribute(str(name), p, y, _group_labels(columns[name], n), threshold=threshold,
-                                       config=config)
+        audit, found, over, made = audit_attribute(str(name), p, y, _group_labels(columns[name], n),
+                                                   threshold=threshold, config=config)
         attributes[str(name)] = audit
         findings.extend(found)
+        candidates += over
+        tests += made
+    # Bonferroni: with many groups and attributes, some gap is "significant" by chance alone
+    alpha = config.significance / max(tests, 1)
+    findings.extend(c.finding(alpha) for c in candidates)
     proxies: tuple[ProxyFinding, ...] = ()
     if features is not None:
         proxies = proxy_report(features, columns, config=config, seed=seed)

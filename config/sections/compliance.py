@@ -48,7 +48,12 @@ class FairnessConfig(Section):
     max_demographic_parity_difference: float = Field(0.1, ge=0, le=1)
     max_equalized_odds_difference: float = Field(0.1, ge=0, le=1)
     max_calibration_gap: float = Field(0.05, ge=0, le=1)
-    min_group_size: int = Field(30, ge=1, description="groups smaller than this are reported, not judged")
+    min_group_size: int = Field(
+        30, ge=1, description="a rate is judged only for groups with this many rows behind it (positives for TPR, "
+                              "negatives for FPR); smaller ones are reported, not judged")
+    significance: float = Field(
+        0.05, gt=0, lt=1, description="a gap over its limit blocks only when this unlikely by chance (two-proportion "
+                                      "z-test; binomial for calibration); otherwise it is reported")
     calibration_bins: int = Field(10, ge=2, le=100, description="equal-width probability bins for per-group calibration error")
     proxy_max_auc: float = Field(0.7, ge=0.5, le=1, description="a feature predicting a protected attribute with this AUC or more is flagged as a proxy")
 

@@ -60,7 +60,8 @@ def test_rates_are_computed_exactly_on_a_hand_made_example() -> None:
     p = np.array([0.9, 0.8, 0.2, 0.1, 0.9, 0.2, 0.2, 0.1])
     y = np.array([1, 0, 1, 0, 1, 1, 0, 0])
     g = np.array(["A"] * 4 + ["B"] * 4)
-    report = audit_fairness(p, y, {"race": g}, threshold=0.5, config=FairnessConfig(min_group_size=4))
+    # two positives and two negatives per group: a minimum of 2 lets every rate be judged
+    report = audit_fairness(p, y, {"race": g}, threshold=0.5, config=FairnessConfig(min_group_size=2))
     a, b = report.attributes["race"].groups
     assert (a.selection_rate, a.tpr, a.fpr) == (0.5, 0.5, 0.5)
     assert (b.selection_rate, b.tpr, b.fpr) == (0.25, 0.5, 0.0)
@@ -159,3 +160,29 @@ def test_proxies_appear_in_the_report_as_advisory_findings() -> None:
     assert {f.feature for f in report.proxies} == {"height_bucket"}
     assert not report.passed
     assert report.to_dict()["findings"][0]["code"].startswith("FAIRNESS_")
+
+
+def test_given_a_gap_that_noise_explains_then_it_is_reported_but_does_not_block() -> None:
+    rng = np.random.default_rng(5)
+    n = 400
+    p = rng.uniform(0.05, 0.4, n)
+    y = (rng.random(n) < p).astype(float)
+    g = np.where(np.arange(n) < 45, "small", "large")  # 45 rows, ~10 positives: TPR is noisy
+    report = audit_fairness(p, y, {"race": g}, threshold=0.25,
+                            config=FairnessConfig(min_group_size=5, max_equalized_odds_difference=0.01,
+                                                  max_calibration_gap=0.001))
+    codes = {f.code for f in report.findings}
+    assert FairnessCode.GAP_UNCERTAIN in codes
+    assert report.passed, [str(f) for f in report.findings]
+
+
+def test_given_a_real_gap_then_it_blocks_with_its_p_value() -> None:
+    rng = np.random.default_rng(6)
+    n = 4000
+    g = np.where(rng.random(n) < 0.5, "a", "b")
+    p = np.where(g == "a", 0.6, 0.2) + rng.normal(0, 0.02, n)
+    y = (rng.random(n) < 0.3).astype(float)  # same true rate: the model selects group a far more often
+    report = audit_fairness(p, y, {"race": g}, threshold=0.5, config=FairnessConfig())
+    parity = [f for f in report.findings if f.code is FairnessCode.DEMOGRAPHIC_PARITY]
+    assert parity and "p = " in parity[0].message
+    assert not report.passed
