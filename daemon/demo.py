@@ -24,7 +24,7 @@ from compliance.phones import normalise_phone
 from config.loader import load_config
 from config.schema import LeadpilotConfig
 from daemon.seed import load_generated
-from daemon.store import Lead, Outcome, ensure_schema, make_engine, masked, session_scope
+from daemon.store import Lead, Outcome, Score, ensure_schema, make_engine, masked, session_scope
 from daemon.synthetic import SyntheticData, generate
 from scoring.lifecycle import TrainOutcome, train_and_register
 from scoring.registry import ModelRegistry
@@ -223,10 +223,52 @@ def prepare(root: Path, sizes: DemoSizes, *, now: datetime | None = None, databa
         + ("" if outcome.promoted else f" ({'; '.join(outcome.gate.reasons)})"))
     if not outcome.promoted:
         registry.promote(outcome.entry.version, now=now, reason="demo: first model", force=True)
+    backtested = backtest(config, outcome)
+    say(f"    backtest: the model's scores of the {backtested:,} holdout leads are kept for the KPI report")
     say(f"    DNC registry lists {listed} of the arriving leads' phones")
     return DemoEnvironment(root, config_path, config, [sf_server, hs_server], sf_store, root / "sandbox" / "hubspot.db",
                            pool.iloc[sizes.initial_leads:].reset_index(drop=True), outcome,
                            {"salesforce": sf_server.url, "hubspot": hs_server.url})
+
+
+def backtest(config: LeadpilotConfig, outcome: TrainOutcome) -> int:
+    """Keep the new model's scores of its holdout leads (never trained on) as if given when they arrived,
+    so the KPI report has settled, scored leads to show from the first day."""
+    result = outcome.result
+    if result.holdout is None or result.holdout_score is None or result.holdout_probability is None:
+        return 0
+    ids = result.holdout["lead_id"].astype(str).tolist()
+    engine = make_engine(config)
+    try:
+        with session_scope(engine) as session:
+            leads = {lead.lead_id: lead for lead in session.execute(
+                select(Lead).where(Lead.connector == HISTORY_CONNECTOR, Lead.lead_id.in_(ids))).scalars()}
+            kept = 0
+            for lead_id, probability, score in zip(ids, result.holdout_probability, result.holdout_score, strict=True):
+                lead = leads.get(lead_id)
+                if lead is None or lead.created_at is None:
+                    continue
+                session.add(Score(lead_pk=lead.id, model_version=outcome.entry.version, probability=float(probability),
+                                  score=int(score), confidence=1.0, reasons=[], input_hash="backtest",
+                                  variant="backtest", scored_at=lead.created_at))
+                kept += 1
+    finally:
+        engine.dispose()
+    return kept
+
+
+def write_kpi_report(config: LeadpilotConfig, path: Path, now: datetime) -> str:
+    """The KPI report with its plots, as `leadpilot kpi --html` writes it; returns its headline."""
+    from daemon.learning.jobs import kpi_job
+
+    engine = make_engine(config)
+    try:
+        bundle = kpi_job(engine, config, now=now, registry=ModelRegistry(config.state_path(config.scoring.model_dir)))
+    finally:
+        engine.dispose()
+    path.write_text(bundle.html(), encoding="utf-8")
+    head = bundle.kpis.headline()
+    return ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in list(head.items())[:5])
 
 
 def feeder(env: DemoEnvironment, stop: threading.Event, *, every_s: float, per_batch: int,

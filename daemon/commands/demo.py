@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import threading
 import time
+from datetime import UTC, datetime
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -59,12 +60,13 @@ def _show_crm_records(env: Any) -> list[str]:
     session.verify = sf_settings["ca_bundle"]
     sf = Salesforce(username=IDENTITY.sales_username, password=IDENTITY.sales_password,
                     security_token=IDENTITY.sales_token, domain=sf_settings["domain"], session=session)
-    rows = sf.query("SELECT Id, LastName, AI_Lead_Score__c, AI_Score_Reasons__c, Owner.Name FROM Lead "
+    rows = sf.query("SELECT Id, LastName, AI_Lead_Score__c, AI_Score_Reasons__c, Compliance_Status__c, Owner.Name FROM Lead "
                     "WHERE AI_Lead_Score__c != null ORDER BY AI_Lead_Score__c DESC LIMIT 3")["records"]
     for row in rows:
         owner = (row.get("Owner") or {}).get("Name") or "unassigned"
         reasons = (row.get("AI_Score_Reasons__c") or "").replace("\n", "; ")
-        lines.append(f"  Salesforce lead {row['Id']}: score {row['AI_Lead_Score__c']}, owner {owner}: {reasons}")
+        lines.append(f"  Salesforce lead {row['Id']}: score {row['AI_Lead_Score__c']:.0f}, "
+                     f"{row.get('Compliance_Status__c')}, owner {owner}: {reasons}")
     hs_settings = next(c.settings for c in env.config.connectors if c.plugin == "hubspot")
     client = hubspot.Client.create(access_token=SANDBOX_TOKEN, host=hs_settings["host"])
     from hubspot.crm.contacts import PublicObjectSearchRequest
@@ -72,11 +74,11 @@ def _show_crm_records(env: Any) -> list[str]:
     found = client.crm.contacts.search_api.do_search(PublicObjectSearchRequest(
         filter_groups=[{"filters": [{"propertyName": "ai_lead_score", "operator": "HAS_PROPERTY"}]}],
         sorts=[{"propertyName": "ai_lead_score", "direction": "DESCENDING"}],
-        properties=["ai_lead_score", "hubspot_owner_id", "ai_score_reasons"], limit=3))
+        properties=["ai_lead_score", "hubspot_owner_id", "ai_score_reasons", "compliance_status"], limit=3))
     scored = found.results
     for contact in scored:
         props = contact.properties
-        lines.append(f"  HubSpot contact {contact.id}: score {props['ai_lead_score']}, owner "
+        lines.append(f"  HubSpot contact {contact.id}: score {props['ai_lead_score']}, {props.get('compliance_status')}, owner "
                      f"{props.get('hubspot_owner_id') or 'unassigned'}: {(props.get('ai_score_reasons') or '').replace(chr(10), '; ')[:160]}")
     return lines
 
@@ -126,10 +128,18 @@ def _demo(args: argparse.Namespace) -> int:
             print("what sales sees in the CRMs (read back with simple-salesforce and hubspot-api-client):")
             print("\n".join(records))
         env.close()
+        kpi_path = root / "kpi.html"
+        try:
+            from daemon.demo import write_kpi_report
+
+            print(f"KPI report: {write_kpi_report(env.config, kpi_path, datetime.now(UTC))}")
+        except Exception as exc:  # noqa: BLE001 - the summary must not hide the run's own result
+            print(f"  (the KPI report could not be written: {type(exc).__name__}: {exc})")
         print(f"""
 where to look next:
   configuration  {env.config_path}
   store          {env.config.state_path(env.config.database.path)}
+  KPI report     {kpi_path}   (plots a sales manager can read; leadpilot kpi -c {env.config_path} --html FILE)
   model card     {env.config.state_path(env.config.scoring.model_dir)}/ (leadpilot models list -c {env.config_path})
   status         leadpilot status -c {env.config_path}
   sandbox CRMs   leadpilot sandbox serve --state {root / 'sandbox'}   (records persist)""")
