@@ -52,6 +52,21 @@ def add_json_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one machine-readable JSON object")
 
 
+def iso_datetime(value: str | None, flag: str) -> "datetime | None":
+    """A --since/--as-of style option as an aware datetime (UTC when no zone is given); bad text exits 2."""
+    from datetime import UTC, datetime
+
+    from config.errors import BadInputError
+
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise BadInputError(f"{flag} {value!r} is not an ISO date such as 2026-11-01") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def command(subparsers: argparse._SubParsersAction, name: str, *, help: str, example: str,
             handler: Handler, description: str | None = None) -> argparse.ArgumentParser:
     """Add a subcommand whose --help ends with an example; `handler(args)` returns the exit code."""

@@ -9,23 +9,13 @@ from typing import TYPE_CHECKING
 
 from config import BadInputError
 
-from daemon.cli import add_config_argument, add_json_argument, command
+from daemon.cli import add_config_argument, add_json_argument, command, iso_datetime
 from daemon.commands.config_cmd import load_checked
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from config.schema import LeadpilotConfig
-
-
-def _date(value: str | None, flag: str) -> datetime | None:
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise BadInputError(f"{flag} {value!r} is not an ISO date such as 2026-11-01") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _open_store(config: LeadpilotConfig) -> Engine:
@@ -51,7 +41,7 @@ def _kpi(args: argparse.Namespace) -> int:
     from daemon.learning.jobs import kpi_job
 
     config = load_checked(args.config)
-    since, until = _date(args.since, "--since"), _date(args.until, "--until")
+    since, until = iso_datetime(args.since, "--since"), iso_datetime(args.until, "--until")
     if since and until and since > until:
         raise BadInputError(f"--since {args.since} is after --until {args.until}")
     engine = _open_store(config)

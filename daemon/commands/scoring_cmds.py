@@ -16,7 +16,7 @@ import pandas as pd
 from config import BadInputError, LeadpilotConfig, load_config
 from config.sections.scoring import ScoringConfig, load_model_file
 
-from daemon.cli import add_config_argument, add_json_argument, command
+from daemon.cli import add_config_argument, add_json_argument, command, iso_datetime
 
 PRESETS = ("seed",)  # packaged model YAMLs: scoring/presets/<name>.yaml
 SCORE_CHUNK = 10_000  # leads scored per batch when writing a file: bounds memory, keeps batches fast
@@ -70,16 +70,6 @@ def read_leads(path: str) -> pd.DataFrame:
         raise BadInputError(f"data file {path} is not a readable CSV: {exc}") from None
 
 
-def _parse_as_of(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise BadInputError(f"--as-of {value!r} is not an ISO date such as 2026-11-01") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _progress(enabled: bool) -> Any:
     if not enabled:
         return None
@@ -122,7 +112,7 @@ def _train(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     outcome = train_and_register(
         frame, settings, registry_for(config), now=now, rates=rates,
-        maturity_days=config.learning.conversion_window_days, as_of=_parse_as_of(args.as_of),
+        maturity_days=config.learning.conversion_window_days, as_of=iso_datetime(args.as_of, "--as-of"),
         fairness=fairness_audit(config), promote=not args.no_promote, progress=_progress(sys.stderr.isatty()),
         extra_metadata={"data_file": os.path.basename(args.data)},
     )
@@ -151,7 +141,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     model = registry_for(config).load(args.model)
-    result = evaluate(model, read_leads(args.data), as_of=_parse_as_of(args.as_of),
+    result = evaluate(model, read_leads(args.data), as_of=iso_datetime(args.as_of, "--as-of"),
                       maturity_days=config.learning.conversion_window_days)
     if args.json:
         print(_dump(result.report()))
