@@ -29,10 +29,10 @@ class ApiConfig(Section):
         if not self.enabled:
             return self
         if not self.tokens:
-            raise ValueError("api.enabled is true but no token is set: every call would get 401. Set "
-                             "api.tokens (e.g. [\"${LEADPILOT_API_TOKEN}\"]) or api.tokens_file")
+            raise ValueError("enabled is true but no token is set: every call would get 401. Set "
+                             "tokens (e.g. [\"${LEADPILOT_API_TOKEN}\"]) or tokens_file")
         short = sum(1 for t in self.tokens if len(t.get_secret_value()) < MIN_TOKEN_LENGTH)
         if short:
-            raise ValueError(f"{short} api token(s) shorter than {MIN_TOKEN_LENGTH} characters; "
+            raise ValueError(f"{short} token(s) shorter than {MIN_TOKEN_LENGTH} characters; "
                              "make them long and random, e.g. `openssl rand -hex 32`")
         return self

@@ -1,0 +1,142 @@
+"""Decide API leads in one transaction: store them, replay stored answers, run the pipeline's `decide` on the rest.
+
+API leads live in the `leads` table under the connector name "api", with crm_id = the caller's lead_id.
+A lead whose inputs (lead_sync.input_hash) are unchanged gets the answer stored for them; with
+?assign=true that holds only while it keeps the officer it was given, otherwise it is decided again
+and the officer's capacity reserved.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from config.errors import LeadpilotError
+from daemon.api.record import (
+    API_CONNECTOR, active_assignments, answer, record_decisions, store_answer, stored_answers,
+)
+from daemon.context import AppContext
+from daemon.lead_sync import input_hash
+from daemon.pipeline import CycleReport, decide
+from daemon.store import Lead
+
+
+class LeadConflictError(LeadpilotError):
+    """The lead cannot be scored under this id (it was anonymised under the retention policy)."""
+
+
+Answer = dict[str, Any] | LeadConflictError
+
+
+@dataclass
+class GroupResult:
+    """Answers for one group of leads (same assign flag), in request order; an error for a lead that cannot be."""
+
+    answers: list[Answer]
+    computed: int = 0  # leads decided now (not replayed)
+    reserved: list[Lead] = field(default_factory=list)  # leads given an officer now
+    blocked_reasons: list[str] = field(default_factory=list)  # compliance reasons of the non-compliant ones
+
+
+def _complete(answers: list[Answer | None]) -> list[Answer]:
+    missing = [i for i, a in enumerate(answers) if a is None]
+    assert not missing, f"no answer for requests {missing}"
+    return [a for a in answers if a is not None]
+
+
+def _upsert(session: Session, existing: dict[str, Lead], fields: dict[str, Any], now: datetime) -> Lead:
+    lead = existing.get(fields["lead_id"])
+    if lead is None:
+        lead = Lead(connector=API_CONNECTOR, crm_id=fields["lead_id"], **fields, first_seen_at=now, last_seen_at=now)
+        if lead.created_at is None:
+            lead.created_at = now  # it arrives now: KPIs and label maturity count from here
+        session.add(lead)
+        existing[lead.crm_id] = lead
+        return lead
+    first_created = lead.created_at
+    for name, value in fields.items():
+        setattr(lead, name, value)
+    if lead.created_at is None:
+        lead.created_at = first_created
+    lead.last_seen_at = now
+    return lead
+
+
+@dataclass
+class _Known:
+    """What the store already holds about a group of API leads."""
+
+    leads: dict[str, Lead]
+    hashes: list[str]
+    answers: list[Answer | None]  # None: to be decided now
+    holders: dict[int, Any]
+
+
+def _known(session: Session, requests: list[dict[str, Any]], assign: bool) -> _Known:
+    """The stored leads, and the answer each request gets without a new decision (a replay or a conflict).
+
+    A replay needs the same inputs as the lead's last decision and an answer stored for them; with
+    `assign` also that this answer reserved an officer the lead still holds.
+    """
+    ids = [r["lead_id"] for r in requests]
+    existing = {lead.crm_id: lead for lead in session.execute(
+        select(Lead).where(Lead.connector == API_CONNECTOR, Lead.crm_id.in_(ids))).scalars()}
+    pks = [lead.id for lead in existing.values() if lead.id is not None]
+    stored = stored_answers(session, pks)
+    holders = active_assignments(session, pks)
+    hashes = [input_hash(r) for r in requests]
+    answers: list[Answer | None] = [None] * len(requests)
+    for i, (fields, digest) in enumerate(zip(requests, hashes, strict=True)):
+        lead = existing.get(fields["lead_id"])
+        if lead is None or lead.id is None:
+            continue
+        if lead.anonymised:
+            answers[i] = LeadConflictError(
+                f"lead {fields['lead_id']} was anonymised under the retention policy; send it under a new lead_id")
+        elif lead.input_hash == digest:
+            kept = stored.get((int(lead.id), digest))
+            if kept is not None and (not assign or (kept["routing"]["assigned"] and lead.id in holders)):
+                answers[i] = kept
+    return _Known(existing, hashes, answers, holders)
+
+
+def replays(ctx: AppContext, requests: list[dict[str, Any]], *, assign: bool) -> list[dict[str, Any]] | None:
+    """The stored answers when every request has one (read only, so no wait behind decisions); else None."""
+    with ctx.session(readonly=True) as session:
+        answers = _known(session, requests, assign).answers
+    if any(a is None or isinstance(a, LeadConflictError) for a in answers):
+        return None
+    return [a for a in answers if isinstance(a, dict)]
+
+
+def decide_group(ctx: AppContext, session: Session, requests: list[dict[str, Any]], now: datetime, *,
+                 assign: bool, report: CycleReport | None = None) -> GroupResult:
+    """Decide `requests` (canonical fields, distinct lead_ids) in the caller's transaction.
+
+    `report` collects the seconds spent in compliance, scoring and routing (the pipeline's stages).
+    """
+    known = _known(session, requests, assign)
+    existing, hashes, answers, holders = known.leads, known.hashes, known.answers, known.holders
+    todo = [i for i, a in enumerate(answers) if a is None]
+    if not todo:
+        return GroupResult(_complete(answers))
+
+    leads = [_upsert(session, existing, requests[i], now) for i in todo]
+    session.flush()
+    decisions, routing, agents = decide(ctx, session, leads, [hashes[i] for i in todo], now, API_CONNECTOR, report)
+    record_decisions(session, decisions, routing, now, reserve=assign)
+    blocked: list[str] = []
+    reserved: list[Lead] = []
+    for i, d in zip(todo, decisions, strict=True):
+        body = answer(d, agents, holders.get(int(d.lead.id)) if d.lead.id is not None else None, now,
+                      reserve=assign)
+        store_answer(session, d.lead, d.input_hash, body, now)
+        answers[i] = body
+        if not d.compliance.compliant:
+            blocked.extend(x.value for x in d.compliance.reasons)
+        if body["routing"]["assigned"] and d.routed is not None:
+            reserved.append(d.lead)
+    return GroupResult(_complete(answers), computed=len(todo), reserved=reserved, blocked_reasons=blocked)

@@ -1,0 +1,154 @@
+"""What an API decision leaves in the store: the lead's score, its compliance and routing audit events,
+the officer's reservation (only with ?assign=true) and the answer itself, so a repeat returns it unchanged.
+
+Unlike a polled lead there is no CRM to write back to (the HTTP answer is the delivery), so no outbox
+row is written and an assignment is `written` at once; and an API lead never enters the overflow
+queue, whose drain serves CRM leads: the caller asks again later instead.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from compliance.reasons import REASONS
+from daemon.pipeline import Decision, _apply_takebacks, external_id
+from daemon.store import Assignment, AssignmentState, AuditEvent, Lead, Score
+from daemon.store.models import ACTIVE_ASSIGNMENT_STATES
+from routing.agents_file import AgentSpec
+from routing.outcome import Candidate, RoutingResult
+
+API_CONNECTOR = "api"
+ANSWER_EVENT = "api_score"  # audit event holding the answer given, keyed by lead and input hash
+
+
+def record_decisions(session: Session, decisions: list[Decision], routing: RoutingResult, now: datetime, *,
+                     reserve: bool) -> None:
+    """Score rows, compliance and routing audit events and (when `reserve`) assignments and take-backs."""
+    for d in decisions:
+        lead, c, r = d.lead, d.compliance, d.routed
+        lead.input_hash = d.input_hash
+        session.add(Score(lead_pk=lead.id, model_version=d.model_version, probability=d.probability,
+                          score=d.score, confidence=d.confidence, reasons=d.reasons, input_hash=d.input_hash,
+                          variant=d.arm, scored_at=now))
+        session.add(AuditEvent(kind="compliance", lead_pk=lead.id, input_hash=c.input_hash,
+                               rule_set_version=c.rule_set_version, created_at=now,
+                               payload={"status": c.status, "channels": list(c.allowed_channels),
+                                        "reasons": [x.value for x in c.reasons], "lead_hash": c.lead_hash}))
+        if r is None:
+            continue
+        reserved = reserve and r.agent_id is not None
+        session.add(AuditEvent(kind="routing", lead_pk=lead.id, created_at=now, payload={
+            "outcome": r.outcome.value, "reason_code": r.reason_code.value, "reason": r.reason,
+            "agent_id": r.agent_id, "score": d.score, "arm": d.arm, "strategy": r.strategy,
+            "alternatives": [a.agent_id for a in r.alternatives], "source": API_CONNECTOR, "reserved": reserved}))
+        if reserved:
+            assert r.agent_id is not None
+            match = r.match
+            session.add(Assignment(
+                lead_pk=lead.id, agent_id=r.agent_id, match_score=match.match_score if match else 0.0,
+                components=vars(match.components) if match else {},
+                alternatives=[{"agent_id": a.agent_id, "match_score": a.match_score} for a in r.alternatives],
+                reason=r.reason, external_id=external_id(lead, r.agent_id, now),
+                state=AssignmentState.WRITTEN.value,  # delivered in the HTTP answer; no CRM write to confirm
+                assigned_at=now, updated_at=now))
+    if reserve and routing.takebacks:
+        session.flush()
+        _take_back(session, routing, now)
+
+
+def _take_back(session: Session, routing: RoutingResult, now: datetime) -> None:
+    """A priority API lead took an officer's lowest-scored uncontacted lead.
+
+    A CRM lead goes the pipeline's way (released, queued, the CRM told through its outbox); an API lead
+    is only released, since the queue is drained for CRM leads.
+    """
+    pks = [int(t.lead_id) for t in routing.takebacks]
+    connectors = dict(session.execute(select(Lead.id, Lead.connector).where(Lead.id.in_(pks))).all())
+    by_connector: dict[str, list[Any]] = defaultdict(list)
+    for takeback in routing.takebacks:
+        by_connector[connectors.get(int(takeback.lead_id), API_CONNECTOR)].append(takeback)
+    for connector, takebacks in by_connector.items():
+        if connector != API_CONNECTOR:
+            _apply_takebacks(session, connector, RoutingResult((), tuple(takebacks)), now)
+            continue
+        for takeback in takebacks:
+            held = session.execute(select(Assignment).where(
+                Assignment.lead_pk == int(takeback.lead_id),
+                Assignment.state.in_(ACTIVE_ASSIGNMENT_STATES))).scalar_one_or_none()
+            if held is not None:
+                held.state, held.updated_at = AssignmentState.RELEASED.value, now
+            session.add(AuditEvent(kind="routing", lead_pk=int(takeback.lead_id), created_at=now, payload={
+                "outcome": "taken_back", "from_agent_id": takeback.from_agent_id, "for_lead": takeback.for_lead_id,
+                "reason": takeback.reason, "source": API_CONNECTOR}))
+
+
+def _agent(agent_id: str, names: dict[str, str], match_score: float | None,
+           components: dict[str, float] | None) -> dict[str, Any]:
+    return {"agent_id": agent_id, "name": names.get(agent_id), "match_score": match_score,
+            "components": dict(components or {})}
+
+
+def _candidate(c: Candidate, names: dict[str, str]) -> dict[str, Any]:
+    return _agent(c.agent_id, names, round(c.match_score, 4), {k: round(v, 4) for k, v in vars(c.components).items()})
+
+
+def answer(d: Decision, agents: list[AgentSpec], holder: Assignment | None, now: datetime, *,
+           reserve: bool) -> dict[str, Any]:
+    """The ScoringResponse body for one decision, as JSON-ready data (stored as the lead's answer)."""
+    names = {a.agent_id: a.name for a in agents}
+    c, r = d.compliance, d.routed
+    recommended: dict[str, Any] | None = None
+    alternatives: list[dict[str, Any]] = []
+    if r is not None:
+        routing = {"outcome": r.outcome.value, "reason_code": r.reason_code.value, "reason": r.reason,
+                   "assigned": bool(reserve and r.agent_id)}
+        if r.agent_id is not None:
+            recommended = (_candidate(r.match, names) if r.match is not None
+                           else _agent(r.agent_id, names, None, None))
+        alternatives = [_candidate(a, names) for a in r.alternatives]
+    else:  # routing left it where it is: with the officer it was given earlier
+        routing = {"outcome": "held", "reason_code": None, "assigned": holder is not None,
+                   "reason": holder.reason if holder is not None else "keeps its current place"}
+        if holder is not None:
+            recommended = _agent(holder.agent_id, names, round(holder.match_score, 4), holder.components)
+            alternatives = [_agent(a["agent_id"], names, a.get("match_score"), None) for a in holder.alternatives]
+    return {
+        "lead_id": d.lead.crm_id, "score": d.score, "probability": round(d.probability, 6),
+        "confidence": round(d.confidence, 4), "model_version": d.model_version, "timestamp": now.isoformat(),
+        "reasons": list(d.reason_text), "feature_contributions": [dict(x) for x in d.reasons],
+        "compliance": {
+            "status": c.status, "compliant": c.compliant, "allowed_channels": list(c.allowed_channels),
+            "reasons": [{"code": x.value, "description": REASONS[x].description} for x in c.reasons],
+            "rule_set_version": c.rule_set_version,
+        },
+        "recommended_agent": recommended, "alternatives": alternatives, "routing": routing, "ab_arm": d.arm,
+    }
+
+
+def store_answer(session: Session, lead: Lead, input_hash: str, body: dict[str, Any], now: datetime) -> None:
+    """Keep the answer given, so the same lead with the same inputs gets it again."""
+    session.add(AuditEvent(kind=ANSWER_EVENT, lead_pk=lead.id, input_hash=input_hash, created_at=now, payload=body))
+
+
+def stored_answers(session: Session, lead_pks: list[int]) -> dict[tuple[int, str], dict[str, Any]]:
+    """(lead_pk, input_hash) -> the latest answer given for it."""
+    if not lead_pks:
+        return {}
+    rows = session.execute(
+        select(AuditEvent.lead_pk, AuditEvent.input_hash, AuditEvent.payload)
+        .where(AuditEvent.kind == ANSWER_EVENT, AuditEvent.lead_pk.in_(lead_pks)).order_by(AuditEvent.id)
+    ).all()
+    return {(int(pk), str(h)): dict(payload) for pk, h, payload in rows}
+
+
+def active_assignments(session: Session, lead_pks: list[int]) -> dict[int, Assignment]:
+    """lead_pk -> its active (pending or written) assignment."""
+    if not lead_pks:
+        return {}
+    rows = session.execute(select(Assignment).where(
+        Assignment.lead_pk.in_(lead_pks), Assignment.state.in_(ACTIVE_ASSIGNMENT_STATES))).scalars()
+    return {int(a.lead_pk): a for a in rows}
