@@ -212,9 +212,19 @@ def _write_back_item(decision: Decision, owner: str | None, external_id: str | N
     )
 
 
+API_CONNECTOR = "api"  # leads scored through the API: the HTTP answer is their delivery
+
+
 def persist(session: Session, connector: str, decisions: list[Decision], routing: RoutingResult,
-            agents: list[AgentSpec], now: datetime, report: CycleReport) -> None:
-    """Scores, assignments, queue places, audit events and outbox rows, in the caller's transaction."""
+            agents: list[AgentSpec], now: datetime, report: CycleReport, *, reserve: bool = True) -> None:
+    """Scores, assignments, queue places, audit events and outbox rows, in the caller's transaction.
+
+    A CRM lead's results go to its CRM through the outbox. An API lead (connector "api") has no CRM: no
+    outbox row, an assignment is delivered (`written`) at once, and it never waits in the overflow queue,
+    whose drain serves CRM leads. `reserve=False` (an API call without ?assign=true) keeps the decision
+    in the audit trail but takes no capacity: no assignment, no queue place, no take-back.
+    """
+    crm = connector != API_CONNECTOR
     owners = {a.agent_id: a.crm_user_id for a in agents}
     for d in decisions:
         lead, c = d.lead, d.compliance
@@ -232,11 +242,12 @@ def persist(session: Session, connector: str, decisions: list[Decision], routing
         r = d.routed
         if r is not None:
             report.outcomes[r.outcome.value] += 1
+            reserved = reserve and r.agent_id is not None
             session.add(AuditEvent(kind="routing", lead_pk=lead.id, created_at=now, payload={
                 "outcome": r.outcome.value, "reason_code": r.reason_code.value, "reason": r.reason,
                 "agent_id": r.agent_id, "score": d.score, "arm": d.arm, "strategy": r.strategy,
-                "alternatives": [a.agent_id for a in r.alternatives]}))
-            if r.agent_id is not None:
+                "alternatives": [a.agent_id for a in r.alternatives], "source": connector, "reserved": reserved}))
+            if reserved and r.agent_id is not None:
                 report.assigned_created.append(lead.created_at)
                 external = external_id(lead, r.agent_id, now)
                 owner = owners.get(r.agent_id)
@@ -245,8 +256,10 @@ def persist(session: Session, connector: str, decisions: list[Decision], routing
                     lead_pk=lead.id, agent_id=r.agent_id, match_score=match.match_score if match else 0.0,
                     components=vars(match.components) if match else {},
                     alternatives=[{"agent_id": a.agent_id, "match_score": a.match_score} for a in r.alternatives],
-                    reason=r.reason, external_id=external, assigned_at=now, updated_at=now))
-            elif r.outcome in _QUEUE_KIND:
+                    reason=r.reason, external_id=external, assigned_at=now, updated_at=now,
+                    # an API answer is the delivery; a CRM assignment is pending until the CRM confirms it
+                    state=(AssignmentState.PENDING if crm else AssignmentState.WRITTEN).value))
+            elif reserve and crm and r.outcome in _QUEUE_KIND:
                 kind = _QUEUE_KIND[r.outcome]
                 if r.reason_code is ReasonCode.PRIORITY_NO_TAKEBACK:
                     kind = QueueKind.PRIORITY
@@ -254,12 +267,16 @@ def persist(session: Session, connector: str, decisions: list[Decision], routing
                                        enqueued_at=now, updated_at=now))
         else:
             report.outcomes["rescored"] += 1
-        outbox.enqueue(session, connector, lead.id, "result", _write_back_item(d, owner, external, now), now)
-    _apply_takebacks(session, connector, routing, now)
+        if crm:
+            outbox.enqueue(session, connector, lead.id, "result", _write_back_item(d, owner, external, now), now)
+    if reserve:
+        session.flush()
+        apply_takebacks(session, routing, now)
 
 
-def _apply_takebacks(session: Session, connector: str, routing: RoutingResult, now: datetime) -> None:
-    """A priority lead took an officer's lowest-scored uncontacted lead: release it, queue it, tell the CRM."""
+def apply_takebacks(session: Session, routing: RoutingResult, now: datetime) -> None:
+    """A priority lead took an officer's lowest-scored uncontacted lead: release it, and for a CRM lead
+    queue it again and tell its own CRM (an API lead is only released: the caller asks again)."""
     for takeback in routing.takebacks:
         lead_pk = int(takeback.lead_id)
         held = session.execute(select(Assignment).where(
@@ -268,16 +285,18 @@ def _apply_takebacks(session: Session, connector: str, routing: RoutingResult, n
             held.state = AssignmentState.RELEASED.value
             held.updated_at = now
         session.flush()
-        session.add(QueueEntry(lead_pk=lead_pk, score=int(takeback.score or 0), kind=QueueKind.QUEUE.value,
-                               reason=takeback.reason, enqueued_at=now, updated_at=now))
+        lead = session.get(Lead, lead_pk)
+        source = lead.connector if lead is not None else API_CONNECTOR
         session.add(AuditEvent(kind="routing", lead_pk=lead_pk, created_at=now, payload={
             "outcome": "taken_back", "from_agent_id": takeback.from_agent_id, "for_lead": takeback.for_lead_id,
-            "reason": takeback.reason}))
-        lead = session.get(Lead, lead_pk)
-        if lead is not None and lead.connector == connector:
-            item = WriteBackItem(crm_id=lead.crm_id, idempotency_key=f"takeback:{now.isoformat()}",
-                                 assignment_reason=takeback.reason, routing_outcome="queued")
-            outbox.enqueue(session, connector, lead_pk, "takeback", item, now)
+            "reason": takeback.reason, "source": source}))
+        if lead is None or source == API_CONNECTOR:
+            continue
+        session.add(QueueEntry(lead_pk=lead_pk, score=int(takeback.score or 0), kind=QueueKind.QUEUE.value,
+                               reason=takeback.reason, enqueued_at=now, updated_at=now))
+        item = WriteBackItem(crm_id=lead.crm_id, idempotency_key=f"takeback:{now.isoformat()}",
+                             assignment_reason=takeback.reason, routing_outcome="queued")
+        outbox.enqueue(session, source, lead_pk, "takeback", item, now)
 
 
 def poll_cycle(ctx: AppContext, connector: Connector) -> CycleReport:

@@ -57,6 +57,7 @@ class Runtime:
     controller: ShutdownController = field(default_factory=ShutdownController)
     last_cycle: dict[str, str] = field(default_factory=dict)
     health_url: str | None = None
+    api_url: str | None = None
     log_stream: Any = None  # None: stdout (journald); `run --once --json` keeps stdout for its JSON
     _scheduler: BackgroundScheduler | None = None
     _leases: LeaseManager | None = None
@@ -188,6 +189,13 @@ class Runtime:
             health.start()
             self.health_url = health.url
             log.info("health and metrics on %s", health.url)
+        api = None
+        if self.config.api.enabled:
+            from daemon.api import start_api
+
+            api = start_api(lambda: self.ctx, self.config.api, metrics=self.metrics, heartbeat=self.heartbeat)
+            self.api_url = api.url
+            log.info("scoring API on %s", api.url)
         jobs.run_job(self.ctx, self._leases, "agents", lambda: jobs.sync_agents(self.ctx))
         scheduler = BackgroundScheduler(timezone=UTC)
         self._scheduler = scheduler
@@ -209,6 +217,8 @@ class Runtime:
                     notifier.status("; ".join(self.last_cycle.values()))
         finally:
             notifier.stopping()
+            if api is not None:
+                api.stop()
             code = self._shutdown(scheduler)
             if health is not None:
                 health.stop()

@@ -7,7 +7,6 @@ queue, whose drain serves CRM leads: the caller asks again later instead.
 """
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
@@ -15,75 +14,19 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from compliance.reasons import REASONS
-from daemon.pipeline import Decision, _apply_takebacks, external_id
-from daemon.store import Assignment, AssignmentState, AuditEvent, Lead, Score
+from daemon.pipeline import API_CONNECTOR, CycleReport, Decision, persist
+from daemon.store import Assignment, AuditEvent, Lead
 from daemon.store.models import ACTIVE_ASSIGNMENT_STATES
 from routing.agents_file import AgentSpec
 from routing.outcome import Candidate, RoutingResult
 
-API_CONNECTOR = "api"
 ANSWER_EVENT = "api_score"  # audit event holding the answer given, keyed by lead and input hash
 
 
 def record_decisions(session: Session, decisions: list[Decision], routing: RoutingResult, now: datetime, *,
                      reserve: bool) -> None:
     """Score rows, compliance and routing audit events and (when `reserve`) assignments and take-backs."""
-    for d in decisions:
-        lead, c, r = d.lead, d.compliance, d.routed
-        lead.input_hash = d.input_hash
-        session.add(Score(lead_pk=lead.id, model_version=d.model_version, probability=d.probability,
-                          score=d.score, confidence=d.confidence, reasons=d.reasons, input_hash=d.input_hash,
-                          variant=d.arm, scored_at=now))
-        session.add(AuditEvent(kind="compliance", lead_pk=lead.id, input_hash=c.input_hash,
-                               rule_set_version=c.rule_set_version, created_at=now,
-                               payload={"status": c.status, "channels": list(c.allowed_channels),
-                                        "reasons": [x.value for x in c.reasons], "lead_hash": c.lead_hash}))
-        if r is None:
-            continue
-        reserved = reserve and r.agent_id is not None
-        session.add(AuditEvent(kind="routing", lead_pk=lead.id, created_at=now, payload={
-            "outcome": r.outcome.value, "reason_code": r.reason_code.value, "reason": r.reason,
-            "agent_id": r.agent_id, "score": d.score, "arm": d.arm, "strategy": r.strategy,
-            "alternatives": [a.agent_id for a in r.alternatives], "source": API_CONNECTOR, "reserved": reserved}))
-        if reserved:
-            assert r.agent_id is not None
-            match = r.match
-            session.add(Assignment(
-                lead_pk=lead.id, agent_id=r.agent_id, match_score=match.match_score if match else 0.0,
-                components=vars(match.components) if match else {},
-                alternatives=[{"agent_id": a.agent_id, "match_score": a.match_score} for a in r.alternatives],
-                reason=r.reason, external_id=external_id(lead, r.agent_id, now),
-                state=AssignmentState.WRITTEN.value,  # delivered in the HTTP answer; no CRM write to confirm
-                assigned_at=now, updated_at=now))
-    if reserve and routing.takebacks:
-        session.flush()
-        _take_back(session, routing, now)
-
-
-def _take_back(session: Session, routing: RoutingResult, now: datetime) -> None:
-    """A priority API lead took an officer's lowest-scored uncontacted lead.
-
-    A CRM lead goes the pipeline's way (released, queued, the CRM told through its outbox); an API lead
-    is only released, since the queue is drained for CRM leads.
-    """
-    pks = [int(t.lead_id) for t in routing.takebacks]
-    connectors = dict(session.execute(select(Lead.id, Lead.connector).where(Lead.id.in_(pks))).all())
-    by_connector: dict[str, list[Any]] = defaultdict(list)
-    for takeback in routing.takebacks:
-        by_connector[connectors.get(int(takeback.lead_id), API_CONNECTOR)].append(takeback)
-    for connector, takebacks in by_connector.items():
-        if connector != API_CONNECTOR:
-            _apply_takebacks(session, connector, RoutingResult((), tuple(takebacks)), now)
-            continue
-        for takeback in takebacks:
-            held = session.execute(select(Assignment).where(
-                Assignment.lead_pk == int(takeback.lead_id),
-                Assignment.state.in_(ACTIVE_ASSIGNMENT_STATES))).scalar_one_or_none()
-            if held is not None:
-                held.state, held.updated_at = AssignmentState.RELEASED.value, now
-            session.add(AuditEvent(kind="routing", lead_pk=int(takeback.lead_id), created_at=now, payload={
-                "outcome": "taken_back", "from_agent_id": takeback.from_agent_id, "for_lead": takeback.for_lead_id,
-                "reason": takeback.reason, "source": API_CONNECTOR}))
+    persist(session, API_CONNECTOR, decisions, routing, [], now, CycleReport(API_CONNECTOR), reserve=reserve)
 
 
 def _agent(agent_id: str, names: dict[str, str], match_score: float | None,

@@ -47,3 +47,19 @@ def hubspot_store(world: DemoEnvironment) -> Any:
     from connectors.sandbox.hubspot_store import HubSpotStore
 
     return HubSpotStore(world.hubspot_db)
+
+
+def crm_scores(world: DemoEnvironment) -> int:
+    """Scores given to CRM leads (the demo's backtest scores of its history leads left out)."""
+    from sqlalchemy import func, select
+
+    from daemon.demo import HISTORY_CONNECTOR
+    from daemon.store import Lead, Score, make_engine, session_scope
+
+    engine = make_engine(world.config)
+    try:
+        with session_scope(engine, readonly=True) as session:
+            return int(session.execute(select(func.count(Score.id)).join(Lead, Lead.id == Score.lead_pk)
+                                       .where(Lead.connector != HISTORY_CONNECTOR)).scalar_one())
+    finally:
+        engine.dispose()

@@ -10,11 +10,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
 
 from daemon.demo import DemoEnvironment
-from daemon.store import Score, make_engine, session_scope
-from daemon_env import hubspot_store, leadpilot, salesforce_assignments_per_lead, salesforce_leads, small_world, spawn
+from daemon_env import crm_scores, hubspot_store, leadpilot, salesforce_assignments_per_lead, salesforce_leads, small_world, spawn
 
 
 @pytest.fixture
@@ -27,12 +25,7 @@ def world(tmp_path: Path) -> Iterator[DemoEnvironment]:
 
 
 def scores(world: DemoEnvironment) -> int:
-    engine = make_engine(world.config)
-    try:
-        with session_scope(engine, readonly=True) as session:
-            return int(session.execute(select(func.count(Score.id))).scalar_one())
-    finally:
-        engine.dispose()
+    return crm_scores(world)
 
 
 def assert_each_lead_written_once(world: DemoEnvironment) -> None:

@@ -5,13 +5,11 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
 
 from daemon.commands.config_cmd import load_checked
 from daemon.demo import prepare
 from daemon.runtime import Runtime
-from daemon.store import Score, make_engine, session_scope
-from daemon_env import SMALL, hubspot_store, salesforce_assignments_per_lead
+from daemon_env import SMALL, crm_scores, hubspot_store, salesforce_assignments_per_lead
 from store_backends import SchemaFactory, require_postgres, url_in_schema
 
 
@@ -37,11 +35,7 @@ def test_given_two_instances_on_postgresql_when_both_poll_then_each_lead_is_hand
             t.join(120)
         polled = [r.connector for rs in results for r in rs]  # type: ignore[attr-defined]
         assert sorted(polled) in (["hubspot", "salesforce"], ["hubspot", "hubspot", "salesforce", "salesforce"])
-        engine = make_engine(world.config)
-        with session_scope(engine, readonly=True) as session:
-            scored = session.execute(select(func.count(Score.id))).scalar_one()
-        engine.dispose()
-        assert scored == 40  # every lead scored once, whichever instance took it
+        assert crm_scores(world) == 40  # every lead scored once, whichever instance took it
         assert set(salesforce_assignments_per_lead(world).values()) <= {1}
         assert set(hubspot_store(world).change_counts("contacts", "ai_lead_score").values()) == {1}
     finally:
