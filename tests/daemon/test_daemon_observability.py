@@ -75,3 +75,34 @@ def test_a_running_daemon_reports_health_readiness_and_metrics(world: DemoEnviro
     assert main(["status", "-c", str(world.config_path)]) == 0
     out = capsys.readouterr().out
     assert "model: v0001" in out and "salesforce/leads: last success" in out and "write-backs waiting: 0" in out
+
+
+def test_the_daemon_serves_the_scoring_api_when_enabled(world: DemoEnvironment) -> None:
+    import yaml
+
+    token = "test-token-0123456789abcdef"
+    data = yaml.safe_load(world.config_path.read_text())
+    data["api"] = {"enabled": True, "port": 0, "tokens": [token]}
+    world.config_path.write_text(yaml.safe_dump(data))
+    config = load_checked(str(world.config_path))
+    runtime = Runtime(config=config, load_config=lambda: load_checked(str(world.config_path)))
+    started = threading.Event()
+    codes: list[int] = []
+    thread = threading.Thread(target=lambda: codes.append(runtime.run_forever(install_signals=False, started=started)))
+    thread.start()
+    try:
+        assert started.wait(60) and runtime.api_url
+        lead = {"lead_id": "web-1", "loan_amount": 320000, "property_value": 400000, "annual_income": 120000,
+                "credit_score": 760, "employment_status": "employed", "website_sessions": 4, "calculator_uses": 2,
+                "email_opens": 3, "state": "TX", "loan_purpose": "purchase", "phone": "2145550123"}
+        denied = httpx.post(f"{runtime.api_url}/api/v1/score", json=lead, timeout=30)
+        assert denied.status_code == 401
+        answer = httpx.post(f"{runtime.api_url}/api/v1/score", json=lead, timeout=30,
+                            headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert body["lead_id"] == "web-1" and 0 <= body["score"] <= 100 and body["model_version"] == "v0001"
+    finally:
+        runtime.controller.request_stop("test over")
+        thread.join(60)
+    assert codes == [0]
