@@ -17,6 +17,8 @@ Routing calls `eligibility_mask(states, agent_ids, on)` as a hard rule.
 """
 from __future__ import annotations
 
+from functools import cached_property
+
 import csv
 import hashlib
 import json
@@ -128,7 +130,7 @@ class LicenceRegistry:
     def agent_ids(self) -> tuple[str, ...]:
         return tuple(sorted({lic.agent_id for lic in self.licences}))
 
-    @property
+    @cached_property
     def digest(self) -> str:
         """sha256 of the licences, recorded with compliance decisions for the audit trail."""
         rows = sorted(json.dumps(asdict(lic), default=str, sort_keys=True) for lic in self.licences)

@@ -116,6 +116,15 @@ def open_leads_frame(session: Session) -> pd.DataFrame:
     })
 
 
+@dataclass(frozen=True)
+class Officers:
+    """The officers routing may use, with their performance profiles and the licence registry."""
+
+    agents: list[AgentSpec]
+    profiles: ProfileSet
+    licences: LicenceRegistry
+
+
 @dataclass
 class AppContext:
     """Configuration, store, CRM connectors and the models: what every job works with."""
@@ -130,7 +139,7 @@ class AppContext:
     round_robin_next: int = 0  # the A/B control arm's round-robin position
     usage_seen: dict[str, tuple[int, int]] = field(default_factory=dict)  # API calls/errors already counted
     _model: ScoringModel | None = None
-    _profiles: tuple[float, ProfileSet, list[AgentSpec]] | None = None
+    _officers: dict[str | None, tuple[float, "Officers"]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -168,24 +177,25 @@ class AppContext:
                     self.metrics.set_model(champion)
             return self._model
 
-    def officers(self, session: Session, connector: str | None = None) -> tuple[list[AgentSpec], ProfileSet]:
-        """Officers and their profiles; profiles are rebuilt at most every few minutes (history moves slowly)."""
+    def officers(self, session: Session, connector: str | None = None) -> Officers:
+        """Officers, their profiles and licences; rebuilt at most every few minutes (history moves slowly),
+        and at once after the agents or outcomes jobs ran (`forget_profiles`)."""
         now = time.monotonic()
+        with self._lock:
+            cached = self._officers.get(connector)
+        if cached is not None and now - cached[0] < PROFILE_TTL_S:
+            return cached[1]
         agents = agent_specs(session, self.config, connector)
+        found = Officers(agents, build_profiles(history_frame(session), agents, self.config.routing),
+                         licence_registry(agents))
         with self._lock:
-            cached = self._profiles
-        if cached is not None and now - cached[0] < PROFILE_TTL_S and \
-                [a.agent_id for a in cached[2]] == [a.agent_id for a in agents]:
-            return agents, cached[1]
-        profiles = build_profiles(history_frame(session), agents, self.config.routing)
-        with self._lock:
-            self._profiles = (now, profiles, agents)
-        return agents, profiles
+            self._officers[connector] = (now, found)
+        return found
 
     def forget_profiles(self) -> None:
         """Outcomes or officers changed: rebuild profiles on next use."""
         with self._lock:
-            self._profiles = None
+            self._officers.clear()
 
     def session(self, readonly: bool = False) -> Any:
         return session_scope(self.engine, readonly=readonly)

@@ -23,7 +23,7 @@ from config.canonical import CANONICAL_FIELDS
 from config.errors import LeadpilotError
 from connectors.base import Connector, QuotaExhaustedError, RetryableConnectorError, WriteBackItem
 from daemon import outbox, watermarks
-from daemon.context import AppContext, licence_registry, open_leads_frame
+from daemon.context import AppContext, open_leads_frame
 from daemon.lead_sync import lead_frame_rows
 from daemon.leases import LeaseManager
 from daemon.pipeline import CycleReport, external_id, poll_cycle
@@ -239,8 +239,8 @@ def drain(ctx: AppContext) -> JobResult:
             ).all()
             if not entries:
                 continue
-            agents, profiles = ctx.officers(session, name)
-            licences = licence_registry(agents)
+            officers = ctx.officers(session, name)
+            agents, profiles, licences = officers.agents, officers.profiles, officers.licences
             items = [QueueItem(str(lead.id), float(entry.score), entry.enqueued_at, ReasonCode.CAPACITY_FULL_QUEUED)
                      for entry, lead in entries]
             frame = pd.DataFrame(lead_frame_rows([lead for _, lead in entries]))

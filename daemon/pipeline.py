@@ -24,7 +24,7 @@ from compliance.check import ComplianceResult, check_leads
 from compliance.licensing import LicenceRegistry
 from connectors.base import Connector, QuotaExhaustedError, RetryableConnectorError, WriteBackItem
 from daemon import outbox, watermarks
-from daemon.context import AppContext, crash_if, licence_registry, open_leads_frame
+from daemon.context import AppContext, crash_if, open_leads_frame
 from daemon.lead_sync import lead_frame_rows, upsert_fetched
 from daemon.store import Assignment, AssignmentState, AuditEvent, Lead, QueueEntry, QueueKind, QueueState, Score
 from daemon.store.models import ACTIVE_ASSIGNMENT_STATES
@@ -153,8 +153,8 @@ def decide(ctx: AppContext, session: Session, leads: list[Lead], hashes: list[st
     report = report or CycleReport(connector)
     t = time.perf_counter()
     frame = pd.DataFrame(lead_frame_rows(leads))
-    agents, profiles = ctx.officers(session, connector)
-    licences = licence_registry(agents)
+    officers = ctx.officers(session, connector)
+    agents, profiles, licences = officers.agents, officers.profiles, officers.licences
     agent_ids = [a.agent_id for a in agents]
     checks = check_leads(frame, now=now, config=ctx.config.compliance, dnc=ctx.dnc, licences=licences,
                          agent_ids=agent_ids)
