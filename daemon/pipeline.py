@@ -22,6 +22,7 @@ from sqlmodel import Session
 
 from compliance.check import ComplianceResult, check_leads
 from compliance.licensing import LicenceRegistry
+from config.sections.compliance import DataQualityConfig
 from connectors.base import Connector, QuotaExhaustedError, RetryableConnectorError, WriteBackItem
 from daemon import outbox, watermarks
 from daemon.context import AppContext, crash_if, open_leads_frame
@@ -63,6 +64,7 @@ class CycleReport:
     seconds: float = 0.0
     stage_seconds: dict[str, float] = field(default_factory=dict)
     assigned_created: list[datetime | None] = field(default_factory=list)  # CRM creation time of each assigned lead
+    quality: dict[str, dict[str, float]] = field(default_factory=dict)  # batch completeness per field group
 
     def line(self) -> str:
         """One human line: 'sf: 120 fetched, 118 scored, 97 assigned, ...'."""
@@ -71,6 +73,9 @@ class CycleReport:
         if self.unchanged:
             parts.append(f"{self.unchanged} unchanged")
         parts.append(f"{self.written} written back")
+        short = [g for g, q in self.quality.items() if q["share_passing"] < 1.0]
+        if short:
+            parts.append("incomplete " + "/".join(f"{g} {self.quality[g]['share_passing']:.0%} ok" for g in short))
         if self.write_failures:
             parts.append(f"{self.write_failures} to retry")
         text = f"{self.connector}: " + ", ".join(parts) + f" in {self.seconds:.1f}s"
@@ -197,6 +202,29 @@ def external_id(lead: Lead, agent_id: str, when: datetime) -> str:
     return f"LP-{digest[:20]}"
 
 
+def data_problem_codes(lead: Lead) -> list[str]:
+    """`DATA_INVALID:<field>` for each CRM value that could not be read, so the CRM record says why."""
+    fields = []
+    for problem in lead.validation_problems or []:
+        name = str(problem.get("message", "")).split(" ", 1)[0]
+        if name and name not in fields:
+            fields.append(name)
+    return [f"DATA_INVALID:{name}" for name in fields]
+
+
+def batch_quality(decisions: list[Decision], config: DataQualityConfig) -> dict[str, dict[str, float]]:
+    """Completeness of the batch per field group: mean, share of leads at the threshold, the threshold."""
+    out: dict[str, dict[str, float]] = {}
+    for group in ("contact", "financial", "behaviour", "property"):
+        values = [d.compliance.quality.get(group) for d in decisions if d.compliance.quality.get(group) is not None]
+        if not values:
+            continue
+        threshold = float(getattr(config, group))
+        out[group] = {"mean": round(float(np.mean(values)), 4), "threshold": threshold,
+                      "share_passing": round(float(np.mean([v >= threshold - 1e-9 for v in values])), 4)}
+    return out
+
+
 def _write_back_item(decision: Decision, owner: str | None, external_id: str | None, now: datetime) -> WriteBackItem:
     c, r = decision.compliance, decision.routed
     return WriteBackItem(
@@ -204,7 +232,7 @@ def _write_back_item(decision: Decision, owner: str | None, external_id: str | N
         idempotency_key=f"{decision.input_hash[:16]}:{decision.model_version}",
         score=decision.score, probability=round(decision.probability, 6), confidence=round(decision.confidence, 4),
         model_version=decision.model_version, scored_at=now, reasons=decision.reason_text,
-        compliance_status=c.status, compliance_reasons=[x.value for x in c.reasons],
+        compliance_status=c.status, compliance_reasons=[x.value for x in c.reasons] + data_problem_codes(decision.lead),
         owner_crm_user_id=owner, assignment_external_id=external_id,
         assignment_reason=r.reason if r else None,
         match_score=round(r.match.match_score, 4) if r and r.match else None,
@@ -329,6 +357,9 @@ def poll_cycle(ctx: AppContext, connector: Connector) -> CycleReport:
             t = time.perf_counter()
             persist(session, connector.name, decisions, routing, agents, now, report)
             report.processed = len(decisions)
+            report.quality = batch_quality(decisions, ctx.config.compliance.data_quality)
+            session.add(AuditEvent(kind="batch_quality", created_at=now, payload={
+                "connector": connector.name, "leads": len(decisions), "groups": report.quality}))
         watermarks.save(session, connector.name, LEADS, fetched.next_watermark, now)
     t = _stage(report, "persist", t)
     crash_if("after_persist")

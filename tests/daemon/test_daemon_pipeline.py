@@ -142,3 +142,25 @@ def test_given_an_ab_test_when_leads_arrive_then_each_gets_a_stable_arm_and_cont
     assert records and all(r.get("AB_Arm__c") in ("champion", "control") for r in records)
     contacts = hubspot_store(world).scan("contacts")
     assert {c.properties.get("leadpilot_ab_arm") for c in contacts} == {"champion", "control"}
+
+
+def test_given_junk_values_then_the_lead_is_still_written_back_with_why_and_the_batch_quality_is_kept(
+        world: DemoEnvironment) -> None:
+    from connectors.sandbox.salesforce_seed import seed_leads
+
+    junk = world.pool.iloc[:1].copy()
+    junk["loan_amount"] = "lots of money"
+    junk["annual_income"] = "$99,999,999,999"
+    seed_leads(world.salesforce_store, junk)
+    reports = once(world)
+    assert reports["salesforce"].processed == 21 and reports["salesforce"].written == 21
+    written = [lead for lead in salesforce_leads(world) if lead.get("Loan_Amount__c") == "lots of money"]
+    assert len(written) == 1 and written[0].get("AI_Lead_Score__c") is not None
+    reasons = written[0]["Compliance_Reasons__c"].splitlines()
+    assert "DATA_INVALID:loan_amount" in reasons and "DATA_INVALID:annual_income" in reasons
+    engine = make_engine(world.config)
+    with session_scope(engine, readonly=True) as session:
+        batches = session.execute(select(AuditEvent.payload).where(AuditEvent.kind == "batch_quality")).scalars().all()
+    engine.dispose()
+    assert {b["connector"] for b in batches} == {"salesforce", "hubspot"}
+    assert all(set(b["groups"]) == {"contact", "financial", "behaviour", "property"} for b in batches)
