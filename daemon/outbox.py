@@ -48,9 +48,11 @@ def from_payload(data: dict[str, Any]) -> WriteBackItem:
 def enqueue(session: Session, connector: str, lead_pk: int, kind: str, item: WriteBackItem, now: datetime) -> None:
     """Record a write-back in the caller's transaction; the same key twice is one write."""
     key = f"{kind}:{lead_pk}:{item.idempotency_key}"
-    exists = session.execute(
-        select(OutboxItem.id).where(OutboxItem.connector == connector, OutboxItem.key == key)
-    ).first()
+    # no autoflush: flushing the whole pending batch before each lookup made persist quadratic-ish
+    with session.no_autoflush:
+        exists = session.execute(
+            select(OutboxItem.id).where(OutboxItem.connector == connector, OutboxItem.key == key)
+        ).first()
     if exists is None:
         session.add(OutboxItem(connector=connector, key=key, kind=kind, lead_pk=lead_pk,
                                payload=to_payload(item), next_attempt_at=now, created_at=now))

@@ -39,7 +39,11 @@ def _number(value: float | None, digits: int) -> float | None:
 
 def lead_record(item: WriteBackItem, names: ScoreFieldNames, owner_field: str | None,
                 sobject: str = "Lead") -> dict[str, Any]:
-    """The Lead update: every score field (None clears a stale value) and the owner when assigned."""
+    """The Lead update: every score field (None clears a stale value) and the owner when assigned.
+
+    An item without a score (a queue-drain assignment, a take-back) updates only what it carries, so
+    it never erases the score fields an earlier write set.
+    """
     record: dict[str, Any] = {
         "attributes": {"type": sobject}, "Id": item.crm_id,
         names.score: item.score, names.probability: _number(item.probability, 4),
@@ -50,6 +54,8 @@ def lead_record(item: WriteBackItem, names: ScoreFieldNames, owner_field: str | 
         names.compliance_reasons: _lines(item.compliance_reasons, REASONS_MAX),
         names.input_hash: _text(item.input_hash, 64),
     }
+    if item.score is None and item.model_version is None:
+        record = {k: v for k, v in record.items() if v is not None}
     if owner_field and item.owner_crm_user_id:
         record[owner_field] = item.owner_crm_user_id
     return record

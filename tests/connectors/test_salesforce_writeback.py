@@ -7,7 +7,7 @@ from datetime import timedelta
 import pandas as pd
 
 from sf_fixtures import T0, SfSandbox, item_for, make_leads
-from connectors.base import Watermark
+from connectors.base import Watermark, WriteBackItem
 
 
 def test_given_450_leads_when_written_back_then_one_composite_call_carries_every_collection(sf: SfSandbox) -> None:
@@ -178,3 +178,17 @@ def test_given_records_written_back_then_a_sales_user_reads_them_with_the_real_c
     assert rows[0]["AI_Lead_Score__c"] == 72 and rows[0]["Owner"]["Name"] == "Ben Okafor"
     assert rows[0]["AI_Score_Reasons__c"].startswith("Credit score 760")
     assert assignment["totalSize"] == 1 and assignment["records"][0]["Agent__c"] == sf.users["A2"]
+
+
+def test_given_an_item_without_a_score_then_the_lead_update_keeps_the_score_fields() -> None:
+    from connectors.salesforce.schema import ScoreFieldNames
+    from connectors.salesforce.writeback import lead_record
+
+    names = ScoreFieldNames()
+    partial = WriteBackItem(crm_id="00Q1", idempotency_key="k", owner_crm_user_id="005A",
+                            assignment_reason="from the queue", routing_outcome="assigned")
+    record = lead_record(partial, names, "OwnerId")
+    assert record["OwnerId"] == "005A"
+    assert names.score not in record and names.compliance_status not in record and names.reasons not in record
+    full = WriteBackItem(crm_id="00Q1", idempotency_key="k", score=80, model_version="v1", reasons=[])
+    assert names.reasons in lead_record(full, names, "OwnerId")  # a full write clears stale reasons
