@@ -9,6 +9,7 @@ to a probability on the most recent validation leads.
 from __future__ import annotations
 
 import inspect
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,16 +122,82 @@ def predict_members(members: dict[str, Any], X: np.ndarray) -> dict[str, np.ndar
             for name, model in members.items()}
 
 
+# Up to this many leads, all trees are walked at once in numpy (one lead: ~0.1 ms for 150 trees instead
+# of ~2 ms of per-tree calls); above it, each tree's own compiled predict is faster.
+PACKED_MAX_ROWS = 64
+
+
+@dataclass(frozen=True)
+class PackedForest:
+    """Every tree's nodes in flat arrays, so that a small batch walks all trees with a few numpy steps.
+
+    Leaves point to themselves, so walking `depth` steps leaves every (lead, tree) on its leaf.
+    """
+
+    roots: np.ndarray  # (n_trees,) index of each tree's root
+    feature: np.ndarray
+    threshold: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    nan_left: np.ndarray  # where a missing value goes (sklearn's missing_go_to_left)
+    p1: np.ndarray  # P(class 1) at the node (meaningful at leaves)
+    depth: int
+
+    @classmethod
+    def of(cls, forest: RandomForestClassifier) -> "PackedForest":
+        parts: dict[str, list[np.ndarray]] = {k: [] for k in ("feature", "threshold", "left", "right", "nan_left", "p1")}
+        roots, offset, depth = [], 0, 0
+        for est in forest.estimators_:
+            t = est.tree_
+            n = t.node_count
+            own = np.arange(offset, offset + n)
+            leaf = t.children_left == -1
+            parts["left"].append(np.where(leaf, own, t.children_left + offset))
+            parts["right"].append(np.where(leaf, own, t.children_right + offset))
+            parts["feature"].append(np.where(leaf, 0, t.feature))
+            parts["threshold"].append(t.threshold.astype(np.float64))
+            missing = getattr(t, "missing_go_to_left", None)
+            parts["nan_left"].append(np.asarray(missing, dtype=bool) if missing is not None else np.zeros(n, bool))
+            value = t.value.reshape(n, -1)
+            parts["p1"].append(value[:, 1] / value.sum(axis=1))
+            roots.append(offset)
+            offset += n
+            depth = max(depth, t.max_depth)
+        cat = {k: np.concatenate(v) for k, v in parts.items()}
+        return cls(np.asarray(roots, dtype=np.int64), cat["feature"].astype(np.int64), cat["threshold"],
+                   cat["left"].astype(np.int64), cat["right"].astype(np.int64), cat["nan_left"], cat["p1"], depth)
+
+    def proba(self, X: np.ndarray) -> np.ndarray:
+        """Mean P(class 1) over the trees for each row of X (float32 values compared as sklearn does)."""
+        X64 = np.asarray(X, dtype=np.float32).astype(np.float64)
+        rows = np.arange(len(X64))[:, None]
+        node = np.broadcast_to(self.roots, (len(X64), len(self.roots))).copy()
+        for _ in range(self.depth):
+            x = X64[rows, self.feature[node]]
+            go_left = np.where(np.isnan(x), self.nan_left[node], x <= self.threshold[node])
+            node = np.where(go_left, self.left[node], self.right[node])
+        return self.p1[node].mean(axis=1)
+
+
+_PACKED: "weakref.WeakKeyDictionary[RandomForestClassifier, PackedForest]" = weakref.WeakKeyDictionary()
+
+
 def forest_proba(forest: RandomForestClassifier, X: np.ndarray) -> np.ndarray:
     """The forest's P(class 1), the same numbers as predict_proba (tested), without its per-tree overhead.
 
     sklearn validates and dispatches every tree through joblib, ~40 us a tree: 6 ms for one lead with
-    150 trees. Each fitted tree's own predict is what predict_proba averages.
+    150 trees. Each fitted tree's own predict is what predict_proba averages; small batches walk the
+    packed trees instead.
     """
     X32 = np.ascontiguousarray(X, dtype=np.float32)
     total = np.zeros(len(X32))
     if len(X32) == 0:
         return total
+    if len(X32) <= PACKED_MAX_ROWS:
+        packed = _PACKED.get(forest)
+        if packed is None:
+            packed = _PACKED[forest] = PackedForest.of(forest)
+        return packed.proba(X32)
     for tree in forest.estimators_:
         value = tree.tree_.predict(X32)
         value = value.reshape(len(X32), -1)  # (n, classes); older trees add an outputs axis

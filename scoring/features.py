@@ -251,12 +251,13 @@ def clean_inputs(frame: pd.DataFrame, plan: FeaturePlan, rates: RateSeries | Non
     absent: list[str] = []
     unreadable: dict[str, parsing.Parsed] = {}
     tokens = plan.missing_tokens
+    columns = _columns(frame, list(plan.raw_kinds))
     for col, kind in plan.raw_kinds.items():
-        if col not in frame.columns:
+        if col not in columns:
             absent.append(col)
             raw[col] = np.full(n, np.nan) if kind in {"numeric", "time"} else np.full(n, None, dtype=object)
             continue
-        series = frame[col]
+        series = columns[col]
         if kind == "numeric":
             parsed = parsing.parse_numeric(series, tokens)
             values = parsed.values
@@ -290,6 +291,16 @@ def clean_inputs(frame: pd.DataFrame, plan: FeaturePlan, rates: RateSeries | Non
     for f in plan.features:
         out[f.name] = _derive(f, raw, time, rates) if f.derived else raw[f.name]
     return CleanInputs(out, present, absent, unreadable)
+
+
+def _columns(frame: pd.DataFrame, wanted: list[str]) -> dict[str, pd.Series | np.ndarray]:
+    """The wanted columns that the frame has; a small frame's as plain object arrays (one conversion,
+    instead of a pandas Series per column: the parsers' small-batch path reads values one by one)."""
+    if len(frame) > parsing.SMALL_BATCH:
+        return {col: frame[col] for col in wanted if col in frame.columns}
+    present = [col for col in wanted if col in frame.columns]
+    block = frame[present].to_numpy(dtype=object) if present else np.empty((len(frame), 0), dtype=object)
+    return {col: block[:, j] for j, col in enumerate(present)}
 
 
 def _ratio(a: np.ndarray, b: np.ndarray, hi: float) -> np.ndarray:
@@ -498,12 +509,16 @@ class FeatureTransformer(TransformerMixin, BaseEstimator):
 
 
 def _lookup(levels: np.ndarray, table: dict[str, float] | dict[str, int], default: float) -> np.ndarray:
+    if len(levels) <= parsing.SMALL_BATCH:
+        return np.array([table.get(v, default) for v in levels], dtype=np.float64)
     codes, uniques = pd.factorize(levels)
     mapped = np.array([table.get(u, default) for u in uniques] + [default], dtype=np.float64)
     return mapped[codes]
 
 
 def _levels(values: np.ndarray) -> np.ndarray:
+    if len(values) <= parsing.SMALL_BATCH:
+        return np.array([MISSING_LEVEL if parsing.is_missing(v) else str(v) for v in values], dtype=object)
     out = values.astype(object).copy()
     out[pd.isna(out)] = MISSING_LEVEL
     return out.astype(str).astype(object)

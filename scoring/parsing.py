@@ -47,9 +47,25 @@ class Parsed:
     examples: tuple[str, ...] = ()
 
 
+# Up to this many values, a plain loop beats pd.factorize's fixed cost (tens of microseconds a call);
+# the scoring API decides one lead at a time.
+SMALL_BATCH = 32
+
+
+def is_missing(value: object) -> bool:
+    """What pd.factorize treats as missing: None, NaN, NaT, pd.NA."""
+    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)
+
+
 def _map_unique(values: pd.Series | np.ndarray, fn: Callable[[object], object]) -> np.ndarray:
     """Apply a Python function once per distinct value: fast for one lead and for ten thousand."""
-    codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+    arr = np.asarray(values, dtype=object)
+    if len(arr) <= SMALL_BATCH:
+        out = np.empty(len(arr), dtype=object)
+        for i, value in enumerate(arr):
+            out[i] = None if is_missing(value) else fn(value)
+        return out
+    codes, uniques = pd.factorize(arr, use_na_sentinel=True)
     mapped = np.empty(len(uniques) + 1, dtype=object)
     for i, u in enumerate(uniques):
         mapped[i] = fn(u)
@@ -112,16 +128,26 @@ def parse_numeric(values: pd.Series, missing_tokens: frozenset[str]) -> Parsed:
         out = np.array(values.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64, copy=True)
         out[~np.isfinite(out)] = np.nan
         return Parsed(out)
+    if len(values) <= SMALL_BATCH:
+        arr = np.asarray(values, dtype=object)
+        out = np.array([np.nan if is_missing(v) else _number(v, missing_tokens) for v in arr], dtype=np.float64)
+    else:
+        out = _parse_many(values, missing_tokens)
+    bad = np.isposinf(out)
+    out[bad | np.isneginf(out)] = np.nan
+    return Parsed(out, int(bad.sum()), _examples(values, bad) if bad.any() else ())
+
+
+def _parse_many(values: pd.Series, missing_tokens: frozenset[str]) -> np.ndarray:
     # plain numbers in C first; only what that cannot read goes through the per-value rules
     out = np.array(pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan),
                    dtype=np.float64, copy=True)
+    out[np.isinf(out)] = np.nan  # "inf" typed as text: missing, as _number reads it
     todo = np.isnan(out) & ~np.asarray(pd.isna(values), dtype=bool)
     if todo.any():
         fixed = _map_unique(np.asarray(values, dtype=object)[todo], lambda v: _number(v, missing_tokens))
         out[todo] = np.where(pd.isna(fixed), np.nan, fixed).astype(np.float64)
-    bad = np.isposinf(out)
-    out[bad | np.isneginf(out)] = np.nan
-    return Parsed(out, int(bad.sum()), _examples(values, bad) if bad.any() else ())
+    return out
 
 
 def normalize_category(values: pd.Series | np.ndarray, missing_tokens: frozenset[str]) -> np.ndarray:

@@ -7,7 +7,7 @@ from sklearn.ensemble import RandomForestClassifier
 
 from config.sections.scoring import AlgorithmsConfig
 from scoring.ensemble import (
-    DEFAULT_PARAMS, SEED_PARAMS, fit_calibrator, forest_proba, learn_weights, logit, member_params, sigmoid,
+    DEFAULT_PARAMS, PACKED_MAX_ROWS, SEED_PARAMS, fit_calibrator, forest_proba, learn_weights, logit, member_params, sigmoid,
 )
 from scoring.errors import ScoringInputError
 
@@ -58,6 +58,12 @@ def test_given_a_fitted_forest_then_the_fast_path_equals_predict_proba() -> None
     y = (X[:, 0] + rng.normal(size=600) > 0).astype(int)
     forest = RandomForestClassifier(n_estimators=25, max_depth=6, random_state=0).fit(X, y)
     np.testing.assert_allclose(forest_proba(forest, X), forest.predict_proba(X)[:, 1], rtol=0, atol=1e-12)
+    # small batches walk the packed trees instead of calling each tree: the same numbers, row by row too
+    assert 1 <= PACKED_MAX_ROWS < len(X)
+    small = np.concatenate([forest_proba(forest, X[i:i + PACKED_MAX_ROWS]) for i in range(0, len(X), PACKED_MAX_ROWS)])
+    np.testing.assert_allclose(small, forest.predict_proba(X)[:, 1], rtol=0, atol=1e-12)
+    ones = np.array([forest_proba(forest, X[i:i + 1])[0] for i in range(50)])
+    np.testing.assert_allclose(ones, forest.predict_proba(X[:50])[:, 1], rtol=0, atol=1e-12)
 
 
 def test_given_many_rows_then_isotonic_and_few_rows_then_platt() -> None:

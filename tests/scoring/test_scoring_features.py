@@ -72,6 +72,33 @@ def test_given_garbage_rows_when_transformed_then_no_error_and_one_row_each() ->
     assert empty.shape == (0, len(tf.feature_names_out_))
 
 
+def test_given_messy_leads_when_transformed_one_by_one_then_the_same_rows_and_counts_as_in_bulk() -> None:
+    # small frames take the parsers' per-value path, big ones the bulk path: both must read junk alike
+    from scoring.parsing import SMALL_BATCH
+
+    tf = _fit(make_leads(800, seed=3))
+    junk = pd.DataFrame({
+        "credit_score": ["n/a", "9999", "abc", None, "760", 700.0, "  680 "],
+        "annual_income": ["$85,000", "-5", "", "85k", "1e400", np.nan, 90000],
+        "state": ["california", "XX", None, "tx", 42, "Calif.", "NY"],
+        "zip_code": [2134, "abc", None, "02134-1111", 3.5, "10001", np.nan],
+        "created_at": ["yesterday", None, "2026-02-30", "2026-01-01", 5, "03/14/2026 09:12", "2026-03-01T10:00:00Z"],
+        "loan_type": [None, "SPACESHIP", "FHA", 3, "va", "Conventional", "n/a"],
+        "timeline": ["soon-ish", "", None, 12, "asap", "3-6 months", "1 year"],
+    })
+    copies = SMALL_BATCH // len(junk) + 1
+    bulk = pd.concat([junk] * copies, ignore_index=True)
+    whole = tf.transform_details(bulk)
+    bad_singly: dict[str, int] = {}
+    for i in range(len(junk)):
+        one = tf.transform_details(bulk.iloc[[i]])
+        np.testing.assert_array_equal(one.matrix[0], whole.matrix[i])
+        for col, parsed in one.clean.unreadable.items():
+            bad_singly[col] = bad_singly.get(col, 0) + parsed.n_bad * copies
+    assert bad_singly == {col: parsed.n_bad for col, parsed in whole.clean.unreadable.items()}
+    assert bad_singly["credit_score"] == copies  # "abc"; "9999" is out of range and "n/a" a placeholder: missing
+
+
 def test_given_one_lead_when_transformed_alone_then_same_row_as_in_a_batch() -> None:
     frame = make_leads(600, seed=4)
     tf = _fit(frame)

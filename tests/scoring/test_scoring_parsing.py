@@ -102,3 +102,28 @@ def test_given_category_spellings_when_normalised_then_one_level() -> None:
 def test_given_flags_typed_as_words_when_normalised_then_yes_or_no() -> None:
     out = parsing.normalize_flag(pd.Series([True, "Yes", "Y", "1", False, "No", "0", None], dtype=object), TOKENS)
     assert list(out) == ["yes"] * 4 + ["no"] * 3 + [None]
+
+
+MESSY = ["$350,000", "72k", "45%", "n/a", None, np.nan, "", "  12 ", "abc", 7, 3.5, True, "inf", "1e3", "2.5m",
+         "Calif.", "california", "02134", 2134, "02134-1234", "ASAP", "3-6 months", "yes", "N", "Single_Family"]
+
+
+@pytest.mark.parametrize("parse", [
+    lambda v: parsing.parse_numeric(v, TOKENS).values,
+    lambda v: parsing.parse_numeric(v, TOKENS).n_bad,
+    lambda v: parsing.normalize_state(v, TOKENS).values,
+    lambda v: parsing.normalize_category(v, TOKENS),
+    lambda v: parsing.normalize_flag(v, TOKENS),
+    lambda v: parsing.zip3(v, TOKENS),
+    lambda v: parsing.timeline_months(np.asarray(v, dtype=object)),
+])
+def test_given_the_same_values_when_parsed_one_at_a_time_or_in_bulk_then_the_same_results(parse) -> None:  # type: ignore[no-untyped-def]
+    # the small-batch path (a loop) and the bulk path (pd.factorize, pd.to_numeric) must agree value by value
+    bulk = pd.Series(MESSY * 3, dtype=object)
+    assert len(bulk) > parsing.SMALL_BATCH
+    whole = parse(bulk)
+    if np.isscalar(whole):
+        assert whole == sum(parse(pd.Series([v], dtype=object)) for v in bulk) > 0
+        return
+    singles = np.concatenate([np.asarray(parse(pd.Series([v], dtype=object)), dtype=object) for v in bulk])
+    assert [None if pd.isna(x) else x for x in whole] == [None if pd.isna(x) else x for x in singles]
