@@ -106,6 +106,21 @@ def test_given_contributions_then_they_add_up_to_the_xgboost_margin(trained: Tra
     np.testing.assert_allclose(per_feature.sum(axis=1) + bias, margin, atol=1e-4)
 
 
+def test_given_a_big_batch_then_contributions_on_every_core_equal_the_single_threaded_ones(
+        trained: TrainingResult, fresh_leads: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> None:
+    from scoring import explain
+
+    model = trained.model
+    X = model.transformer.transform(fresh_leads.iloc[:100])
+    alone = contributions(model.members["xgboost"], X, model.xgb_iterations)
+    monkeypatch.setattr(explain, "PARALLEL_MIN_ROWS", 10)  # a 100-lead batch now counts as big
+    monkeypatch.setattr(explain, "_threads", lambda rows: 2 if rows >= explain.PARALLEL_MIN_ROWS else 1)
+    spread = contributions(model.members["xgboost"], X, model.xgb_iterations)
+    assert model.members["xgboost"] in explain._PARALLEL  # the parallel copy was used
+    assert model.members["xgboost"].get_booster() is not explain._PARALLEL[model.members["xgboost"]]
+    np.testing.assert_allclose(spread, alone, rtol=0, atol=1e-6)
+
+
 def test_given_malformed_and_empty_values_then_scoring_never_raises(trained: TrainingResult) -> None:
     messy = pd.DataFrame({
         "lead_id": ["a", "b", "c", "d"],
