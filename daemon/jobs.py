@@ -26,7 +26,7 @@ from daemon import outbox, watermarks
 from daemon.context import AppContext, open_leads_frame
 from daemon.lead_sync import lead_frame_rows
 from daemon.leases import LeaseManager
-from daemon.pipeline import CycleReport, external_id, poll_cycle
+from daemon.pipeline import CycleReport, add_assignment, poll_cycle
 from daemon.store import (
     Agent, Assignment, AuditEvent, JobRun, JobStatus, Lead, Outcome, QueueEntry, QueueState, Score, SyncState,
 )
@@ -256,11 +256,7 @@ def drain(ctx: AppContext) -> JobResult:
                 entry.reason, entry.updated_at = decision.reason, now
                 if decision.agent_id is None:
                     continue
-                external = external_id(lead, decision.agent_id, now)
-                session.add(Assignment(lead_pk=lead.id, agent_id=decision.agent_id,
-                                       match_score=decision.match.match_score if decision.match else 0.0,
-                                       components=vars(decision.match.components) if decision.match else {},
-                                       reason=decision.reason, external_id=external, assigned_at=now, updated_at=now))
+                external = add_assignment(session, lead, decision, now)
                 session.add(AuditEvent(kind="routing", lead_pk=lead.id, created_at=now, payload={
                     "outcome": "assigned_from_queue", "agent_id": decision.agent_id, "reason": decision.reason}))
                 outbox.enqueue(session, name, lead.id, "assignment", WriteBackItem(

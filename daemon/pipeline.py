@@ -277,16 +277,8 @@ def persist(session: Session, connector: str, decisions: list[Decision], routing
                 "alternatives": [a.agent_id for a in r.alternatives], "source": connector, "reserved": reserved}))
             if reserved and r.agent_id is not None:
                 report.assigned_created.append(lead.created_at)
-                external = external_id(lead, r.agent_id, now)
                 owner = owners.get(r.agent_id)
-                match = r.match
-                session.add(Assignment(
-                    lead_pk=lead.id, agent_id=r.agent_id, match_score=match.match_score if match else 0.0,
-                    components=vars(match.components) if match else {},
-                    alternatives=[{"agent_id": a.agent_id, "match_score": a.match_score} for a in r.alternatives],
-                    reason=r.reason, external_id=external, assigned_at=now, updated_at=now,
-                    # an API answer is the delivery; a CRM assignment is pending until the CRM confirms it
-                    state=(AssignmentState.PENDING if crm else AssignmentState.WRITTEN).value))
+                external = add_assignment(session, lead, r, now, crm=crm)
             elif reserve and crm and r.outcome in _QUEUE_KIND:
                 kind = _QUEUE_KIND[r.outcome]
                 if r.reason_code is ReasonCode.PRIORITY_NO_TAKEBACK:
@@ -300,6 +292,21 @@ def persist(session: Session, connector: str, decisions: list[Decision], routing
     if reserve:
         session.flush()
         apply_takebacks(session, routing, now)
+
+
+def add_assignment(session: Session, lead: Lead, routed: RoutedLead, now: datetime, *, crm: bool = True) -> str:
+    """The officer's reservation of `lead` as routed; returns its external id (the CRM upsert key)."""
+    assert routed.agent_id is not None
+    external = external_id(lead, routed.agent_id, now)
+    match = routed.match
+    session.add(Assignment(
+        lead_pk=lead.id, agent_id=routed.agent_id, match_score=match.match_score if match else 0.0,
+        components=vars(match.components) if match else {},
+        alternatives=[{"agent_id": a.agent_id, "match_score": a.match_score} for a in routed.alternatives],
+        reason=routed.reason, external_id=external, assigned_at=now, updated_at=now,
+        # an API answer is the delivery; a CRM assignment is pending until the CRM confirms it
+        state=(AssignmentState.PENDING if crm else AssignmentState.WRITTEN).value))
+    return external
 
 
 def apply_takebacks(session: Session, routing: RoutingResult, now: datetime) -> None:
