@@ -208,9 +208,15 @@ _RETRY = -float("inf")  # not ISO 8601: left to pandas' slower mixed-format pars
 
 def _epoch_ns(value: object) -> float:
     """ns since 1970 (UTC; a time without zone counts as UTC), NaN if empty, _RETRY if not ISO 8601."""
-    if isinstance(value, (datetime, pd.Timestamp)):
-        stamp = pd.Timestamp(value)
-        return float((stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp).value)
+    if isinstance(value, pd.Timestamp):
+        stamp = value.tz_localize("UTC") if value.tzinfo is None else value
+        try:
+            return float(stamp.value)
+        except OverflowError:  # a Timestamp in another unit, past 2262
+            return _RETRY
+    if isinstance(value, datetime):
+        moment = value.replace(tzinfo=UTC) if value.tzinfo is None else value
+        return float((moment - _EPOCH) // timedelta(microseconds=1) * 1000)
     if isinstance(value, np.datetime64):
         return float(pd.Timestamp(value).tz_localize("UTC").value)
     text = str(value).strip()
@@ -269,9 +275,13 @@ def parse_time(values: pd.Series, kind: str | None = None) -> tuple[np.ndarray, 
                                 errors="coerce", format="mixed")
         ns = stamps.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(np.float64)
         out[retry] = np.where(stamps.isna().to_numpy(), _RETRY, ns)
-    bad = out == _RETRY
+    # outside 1677-2262 (what datetime64[ns] holds) a date is a typing error, not a lead's time
+    bad = (out == _RETRY) | (np.abs(out) > _MAX_NS)
     out[bad] = np.nan
     return out, kind, Parsed(out, int(bad.sum()), _examples(values, bad) if bad.any() else ())
+
+
+_MAX_NS = float(np.iinfo(np.int64).max) * 0.999
 
 
 def parse_label(values: pd.Series, positive_value: object, missing_tokens: frozenset[str]) -> Parsed:

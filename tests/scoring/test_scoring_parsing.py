@@ -127,3 +127,15 @@ def test_given_the_same_values_when_parsed_one_at_a_time_or_in_bulk_then_the_sam
         return
     singles = np.concatenate([np.asarray(parse(pd.Series([v], dtype=object)), dtype=object) for v in bulk])
     assert [None if pd.isna(x) else x for x in whole] == [None if pd.isna(x) else x for x in singles]
+
+
+def test_given_dates_beyond_what_a_timestamp_holds_then_missing_and_counted_not_a_crash() -> None:
+    from datetime import UTC, datetime
+
+    values = np.array([datetime(2263, 1, 1), "2263-01-01", "1600-01-01", datetime(2026, 1, 1, tzinfo=UTC), None],
+                      dtype=object)
+    for batch in (values, np.concatenate([values] * 10)):  # the one-lead path and the bulk path
+        out, kind, parsed = parsing.parse_time(pd.Series(batch, dtype=object), "datetime")
+        assert kind == "datetime"
+        assert np.isnan(out[:3]).all() and out[3] == pd.Timestamp("2026-01-01", tz="UTC").value
+        assert parsed.n_bad == 3 * (len(batch) // len(values))
