@@ -9,6 +9,7 @@ One module a job; the daemon wires the I/O (CRM, store, schedules):
     dnc_files    tolerant parser of FTC full/change files, state and internal lists
     licensing    LicenceRegistry.load(path) / eligibility_mask(states, agent_ids, on)
     quality      completeness per lead and per batch against compliance.data_quality
+    columns      column reads of a lead frame without a Series per column (one-lead checks stay cheap)
     retention    anonymise_expired(leads, now=, config=) for the retention job
     fairness     audit_fairness(p, y, protected, threshold=, config=) and proxy_report(features, protected)
 Only `dnc` touches files (its own registry storage) and `licensing.load` reads the licence file.

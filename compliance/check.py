@@ -23,13 +23,14 @@ from typing import Any, Final, Sequence
 import numpy as np
 import pandas as pd
 
+from compliance.columns import column_arrays, native_values
 from compliance.consent import CONSENT_FIELDS, check_consent, check_email
 from compliance.dnc import DncRegistry
 from compliance.licensing import LicenceRegistry, normalise_state
 from compliance.phones import normalise_phones
-from compliance.quality import FIELD_GROUPS, assess
+from compliance.quality import FIELD_GROUPS, assess_arrays
 from compliance.reasons import Channel, Reason, allowed_channels, blocks_routing
-from compliance.values import flag, is_blank, require_aware, text
+from compliance.values import BLANK_WORDS, flag, is_blank, require_aware, text
 from config.sections.compliance import ComplianceConfig
 
 # every lead field a decision reads; these (and nothing else) go into the hashes
@@ -72,6 +73,14 @@ class ComplianceResult:
 
 
 def _jsonable(value: Any) -> Any:
+    kind = type(value)
+    # the common exact types first, with the answers the general path below gives them
+    if kind is str:
+        return None if value.strip().lower() in BLANK_WORDS else value
+    if kind is bool or kind is int or value is None:
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else None
     if is_blank(value):
         return None
     if isinstance(value, (bool, np.bool_)):
@@ -104,22 +113,25 @@ def sha256_hex(value: Any) -> str:
 def _dnc_reasons(dnc: DncRegistry | None, numbers: np.ndarray, valid: np.ndarray, *, now: datetime,
                  config: ComplianceConfig) -> list[list[Reason]]:
     reasons: list[list[Reason]] = [[] for _ in range(numbers.shape[0])]
+    rows = np.flatnonzero(valid).tolist()
     if dnc is None:
-        for i in np.flatnonzero(valid):
+        for i in rows:
             reasons[i].append(Reason.DNC_REGISTRY_MISSING)
         return reasons
     max_age = config.dnc.max_age_days
     stale = bool(max_age) and (dnc.federal_updated_at is None
                                or now - require_aware(dnc.federal_updated_at) > timedelta(days=max_age))
     matches = dnc.lookup(numbers)
-    for i in np.flatnonzero(valid):
-        if matches.federal[i]:
+    federal, state, internal = matches.federal.tolist(), matches.state.tolist(), matches.internal.tolist()
+    covered = matches.covered.tolist()
+    for i in rows:
+        if federal[i]:
             reasons[i].append(Reason.DNC_FEDERAL)
-        elif config.dnc.require_coverage and not matches.covered[i]:
+        elif config.dnc.require_coverage and not covered[i]:
             reasons[i].append(Reason.DNC_NOT_COVERED)
-        if matches.state[i]:
+        if state[i]:
             reasons[i].append(Reason.DNC_STATE)
-        if matches.internal[i]:
+        if internal[i]:
             reasons[i].append(Reason.DNC_INTERNAL)
         if stale:
             reasons[i].append(Reason.DNC_REGISTRY_STALE)
@@ -132,16 +144,23 @@ def check_leads(leads: pd.DataFrame, *, now: datetime, config: ComplianceConfig,
     (default: every officer in `licences`); with `licences=None` licensing is not checked here."""
     now = require_aware(now)
     n = len(leads)
-    records: list[dict[str, Any]] = leads.reset_index(drop=True).to_dict("records")
-    phones = normalise_phones(r.get("phone") for r in records)
+    # the used columns once each, with the values to_dict("records") gives (no Series, no per-row dicts
+    # of unused columns: a one-lead frame costs little more than the rules themselves)
+    arrays = column_arrays(leads, USED_FIELDS)
+    columns = {name: native_values(values) for name, values in arrays.items()}
+    absent: list[Any] = [None] * n
+    records: list[dict[str, Any]] = [dict(zip(USED_FIELDS, row))
+                                     for row in zip(*(columns.get(f, absent) for f in USED_FIELDS))]
+    phones = normalise_phones(columns.get("phone", absent))
     dnc_reasons = _dnc_reasons(dnc, phones.numbers, phones.valid, now=now, config=config)
-    quality = assess(leads.reset_index(drop=True), config.data_quality)
+    quality = assess_arrays(arrays, n, leads.index, config.data_quality)  # USED_FIELDS covers FIELD_GROUPS
     quality_reasons = quality.lead_reasons(config.data_quality)
-    states = [normalise_state(r.get("state")) for r in records]
+    shares = {g: quality.shares[g].tolist() for g in FIELD_GROUPS}
+    states = [normalise_state(v) for v in columns.get("state", absent)]
 
     agents = tuple(agent_ids) if agent_ids is not None else (licences.agent_ids if licences else ())
-    eligible = (licences.eligibility_mask([s for s, _ in states], agents, now.date())
-                if licences is not None else np.zeros((n, 0), dtype=bool))
+    eligible = (licences.eligibility_mask([s for s, _ in states], agents, now.date()).tolist()
+                if licences is not None else [[] for _ in range(n)])
     context = {
         "now": now,
         "rule_set_version": config.rule_set_version,
@@ -174,8 +193,7 @@ def check_leads(leads: pd.DataFrame, *, now: datetime, config: ComplianceConfig,
         reasons.extend(quality_reasons[i])
         reasons = list(dict.fromkeys(reasons))
         channels = allowed_channels(reasons)
-        lead_fields = {f: record.get(f) for f in USED_FIELDS}
-        lead_hash = sha256_hex(lead_fields)
+        lead_hash = sha256_hex(record)  # the record holds exactly USED_FIELDS, None where absent
         results.append(ComplianceResult(
             row=i,
             lead_id=text(record.get("lead_id")) or text(record.get("crm_id")),
@@ -190,7 +208,7 @@ def check_leads(leads: pd.DataFrame, *, now: datetime, config: ComplianceConfig,
             state=state,
             eligible_agents=eligible_agents,
             consent_age_days=consent.age_days,
-            quality={g: float(quality.per_lead[g].iat[i]) for g in FIELD_GROUPS},
+            quality={g: shares[g][i] for g in FIELD_GROUPS},
         ))
     return results
 

@@ -5,6 +5,7 @@ number (< 2**24). Each list stores the local numbers as one uint32 array, sorted
 buckets, and an int64 array of 1001 bucket offsets: area code `a` owns `local[offsets[a]:offsets[a+1]]`.
 A batch lookup sorts the queries by area code (a radix sort of 16-bit keys) and runs one
 `np.searchsorted` per area code present; a bucket of a few ten thousand numbers fits in the CPU cache.
+Up to 16 numbers (the scoring API's one lead) are bisected one at a time instead: no array set-up.
 
 Three lists are kept apart so each match has its own reason code: `federal` (the National Registry,
 from the FTC's full and change files), `state` (state DNC lists) and `internal` (the company's own
@@ -27,6 +28,7 @@ import json
 import os
 import re
 import shutil
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -45,6 +47,11 @@ LIST_NAMES: Final[tuple[str, ...]] = ("federal", "state", "internal")
 FORMAT: Final[str] = "leadpilot-dnc/1"
 _TEN_DIGITS: Final[np.uint64] = np.uint64(10_000_000_000)
 _LOCAL: Final[np.uint64] = np.uint64(10_000_000)
+_TEN_DIGITS_INT: Final[int] = 10_000_000_000
+_LOCAL_INT: Final[int] = 10_000_000
+# up to this many numbers a lookup bisects one number at a time: sorting and segmenting a batch costs
+# ~15 numpy calls a list, more than a handful of bisections (the scoring API looks up one lead a call)
+_SMALL_QUERY: Final[int] = 16
 _VERSION = re.compile(r"^v(\d{6,})$")
 _MAX_APPLIED_KEPT: Final[int] = 5000
 
@@ -108,6 +115,28 @@ class NumberSet:
     def contains(self, numbers: np.ndarray | Sequence[int]) -> np.ndarray:
         """A bool mask: which of `numbers` (ten-digit integers) are in the set."""
         query = np.asarray(numbers, dtype=np.uint64)
+        if query.shape[0] <= _SMALL_QUERY:
+            return self._contains_each(query)
+        return self._contains_sorted(query)
+
+    def _contains_each(self, query: np.ndarray) -> np.ndarray:
+        """contains() one number at a time: a bisection in its bucket, no array set-up (the API's one lead)."""
+        hit = np.zeros(query.shape[0], dtype=bool)
+        if not query.size or not len(self):
+            return hit
+        local = self.local.view(np.ndarray)  # a memmap's own indexing costs a Python call a probe
+        for i, number in enumerate(query.tolist()):
+            if number >= _TEN_DIGITS_INT:
+                continue
+            area, key = divmod(number, _LOCAL_INT)
+            lo, hi = int(self.offsets[area]), int(self.offsets[area + 1])
+            if lo < hi:
+                pos = bisect_left(local, key, lo, hi)
+                hit[i] = pos < hi and int(local[pos]) == key
+        return hit
+
+    def _contains_sorted(self, query: np.ndarray) -> np.ndarray:
+        """contains() for a batch: queries sorted by area code, one searchsorted per area code present."""
         hit = np.zeros(query.shape[0], dtype=bool)
         if not query.size or not len(self):
             return hit
@@ -116,7 +145,7 @@ class NumberSet:
         local = (query % _LOCAL).astype(np.uint32)
         order = np.argsort(area, kind="stable")  # radix sort for 16-bit keys
         sorted_area = area[order]
-        # one segment of queries per area code present in the batch (a single lead: one segment)
+        # one segment of queries per area code present in the batch
         starts = np.concatenate(([0], np.flatnonzero(sorted_area[1:] != sorted_area[:-1]) + 1))
         stops = np.append(starts[1:], sorted_area.size)
         for q0, q1 in zip(starts.tolist(), stops.tolist()):

@@ -50,6 +50,7 @@ _STATE_NAMES: Final[dict[str, str]] = {
 }
 STATE_CODES: Final[tuple[str, ...]] = tuple(sorted(US_STATES))
 _STATE_INDEX: Final[dict[str, int]] = {code: i for i, code in enumerate(STATE_CODES)}
+_MAX_TABLES: Final[int] = 64  # cached state tables per registry (officer sets x days)
 _ALIASES: Final[dict[str, str]] = {
     "licence_id": "license_id", "license_number": "license_id", "licence_number": "license_id",
     "license": "license_id", "nmls": "nmls_id", "expiry": "expires", "expiration": "expires",
@@ -88,6 +89,10 @@ class LicenceRegistry:
         self.licences: tuple[Licence, ...] = tuple(licences)
         self.problems: tuple[Problem, ...] = tuple(problems)
         self.source = source
+        # state tables by (officers, day): the scoring API asks for the same one on every call, and
+        # building it walks every licence; dropped when `licences` is replaced
+        self._tables: dict[tuple[tuple[str, ...], date], np.ndarray] = {}
+        self._tables_for: tuple[Licence, ...] = self.licences
 
     @classmethod
     def from_records(cls, records: Iterable[Mapping[str, Any]], source: str = "licences") -> "LicenceRegistry":
@@ -150,6 +155,21 @@ class LicenceRegistry:
 
     def state_table(self, agent_ids: Sequence[str], on: date) -> np.ndarray:
         """bool (n_states, n_agents): licensed on `on`; rows follow STATE_CODES."""
+        return self._cached_table(agent_ids, on).copy()
+
+    def _cached_table(self, agent_ids: Sequence[str], on: date) -> np.ndarray:
+        """state_table, built once per (officers, day) and read-only."""
+        if self._tables_for is not self.licences or len(self._tables) >= _MAX_TABLES:
+            self._tables, self._tables_for = {}, self.licences
+        key = (tuple(agent_ids), on)
+        table = self._tables.get(key)
+        if table is None:
+            table = self._build_table(agent_ids, on)
+            table.flags.writeable = False
+            self._tables[key] = table
+        return table
+
+    def _build_table(self, agent_ids: Sequence[str], on: date) -> np.ndarray:
         column = {a: j for j, a in enumerate(agent_ids)}
         table = np.zeros((len(STATE_CODES), len(agent_ids)), dtype=bool)
         for lic in self.licences:
@@ -160,7 +180,7 @@ class LicenceRegistry:
 
     def eligibility_mask(self, states: Sequence[Any], agent_ids: Sequence[str], on: date) -> np.ndarray:
         """bool (n_leads, n_agents): officer j may take lead i; a lead with a bad state gets an all-False row."""
-        table = self.state_table(agent_ids, on)
+        table = self._cached_table(agent_ids, on)
         rows = np.fromiter((_STATE_INDEX.get(normalise_state(s)[0] or "", -1) for s in states),
                            dtype=np.int64, count=len(states))
         mask = np.zeros((len(rows), len(agent_ids)), dtype=bool)

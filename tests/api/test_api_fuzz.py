@@ -50,7 +50,7 @@ def _object(schema: dict[str, Any], *, junk: bool) -> st.SearchStrategy[dict[str
     """An object of the schema: required keys always, the others sometimes; values of the declared type,
     or (junk) of any type plus extra keys."""
     props = schema.get("properties", {})
-    required = set(schema.get("required", []))
+    required = list(schema.get("required", []))  # a list: a set's order changes with PYTHONHASHSEED
     value = {name: (_typed(s) | JUNK) if junk else _typed(s, within=True) for name, s in props.items()}
     body = st.fixed_dictionaries({n: value[n] for n in required},
                                  optional={n: v for n, v in value.items() if n not in required})

@@ -44,6 +44,25 @@ def test_given_random_numbers_then_lookup_agrees_with_numpy_isin_and_uses_4_byte
     assert numbers.nbytes / len(numbers) < 4.2  # 4 bytes a number plus 8 KB of offsets
 
 
+def test_given_a_few_numbers_at_a_time_then_lookup_still_agrees_with_numpy_isin(tmp_path: Path) -> None:
+    # up to 16 numbers are bisected one by one (the scoring API's one lead), more go through the batch sort
+    rng = np.random.default_rng(5)
+    stored = rng.integers(2_000_000_000, 9_999_999_999, 20_000, dtype=np.uint64)
+    built = NumberSet.from_numbers(stored)
+    save(DncRegistry(built, NumberSet.empty(), NumberSet.empty(), np.ones(1000, dtype=bool)), tmp_path, now=T0)
+    mapped = DncRegistry.open(tmp_path).federal  # memory-mapped, as the daemon reads it
+    queries = np.concatenate([stored[:300], rng.integers(0, 10_000_000_000, 300, dtype=np.uint64),
+                              np.sort(stored)[[0, -1]], np.sort(stored)[[0, -1]] + np.uint64(1),
+                              np.array([0, 9_999_999_999, 10_000_000_000, 2**63], dtype=np.uint64)])
+    rng.shuffle(queries)
+    for numbers in (built, mapped):
+        for size in (1, 2, 7, 16, 17):
+            for start in range(0, queries.size, size):
+                chunk = queries[start:start + size]
+                assert np.array_equal(numbers.contains(chunk), np.isin(chunk, stored)), chunk
+    assert NumberSet.empty().contains(queries[:3]).tolist() == [False] * 3
+
+
 def test_given_an_empty_set_or_no_queries_then_nothing_matches() -> None:
     assert NumberSet.empty().contains([2012345678]).tolist() == [False]
     assert NumberSet.from_numbers([2012345678]).contains(np.array([], dtype=np.uint64)).shape == (0,)

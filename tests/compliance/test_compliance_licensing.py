@@ -120,6 +120,22 @@ def test_eligibility_mask_is_leads_by_agents_with_bad_states_all_false(tmp_path:
     assert registry.eligibility_mask([], agents, ON).shape == (0, 4)
 
 
+def test_state_tables_are_remembered_but_never_shared_with_callers_or_kept_stale(tmp_path: Path) -> None:
+    registry = load(tmp_path, "licences.yaml", YAML_ROWS)
+    agents = ["lo-1", "lo-2", "lo-3"]
+    fresh = lambda licences, on: LicenceRegistry(licences).state_table(agents, on)  # noqa: E731
+    table = registry.state_table(agents, ON)
+    assert np.array_equal(table, fresh(registry.licences, ON))
+    table[:] = True  # a caller's copy: the registry's answer must not change
+    assert np.array_equal(registry.state_table(agents, ON), fresh(registry.licences, ON))
+    assert registry.eligibility_mask(["TX"], agents, ON).tolist() == [[False, False, False]]
+    earlier = date(2026, 10, 31)  # lo-1's TX licence still valid
+    assert registry.eligibility_mask(["TX"], agents, earlier).tolist() == [[True, False, False]]
+    registry.licences = tuple(lic for lic in registry.licences if lic.state != "CA")
+    assert np.array_equal(registry.state_table(agents, ON), fresh(registry.licences, ON))
+    assert registry.eligibility_mask(["CA"], agents, ON).tolist() == [[False, False, False]]
+
+
 def test_expiring_and_digest(tmp_path: Path) -> None:
     registry = load(tmp_path, "licences.yaml", YAML_ROWS)
     assert [lic.agent_id for lic in registry.expiring(ON, within_days=30)] == ["lo-2"]

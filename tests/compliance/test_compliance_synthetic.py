@@ -1,6 +1,7 @@
 """End to end on the synthetic CRM export (skipped until daemon.synthetic exists): nothing lost, nothing crashes."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -10,6 +11,7 @@ from compliance.check import check_leads, results_frame
 from compliance.dnc import DncRegistry
 from compliance.fairness import audit_fairness
 from compliance.licensing import LicenceRegistry
+from compliance.phones import normalise_phones
 from compliance.reasons import Reason
 from config.sections.compliance import ComplianceConfig, FairnessConfig
 
@@ -40,6 +42,29 @@ def test_messy_synthetic_leads_each_get_a_result_and_licences_load(data) -> None
     recent = data.leads["consent_timestamp"] > NOW - timedelta(days=30)
     assert sum(r.compliant for r, fresh in zip(results, recent) if fresh) > 0
     assert all(Reason.CONSENT_EXPIRED not in r.reasons for r, fresh in zip(results, recent) if fresh)
+
+
+def test_each_lead_checked_alone_gets_the_result_it_gets_in_a_batch(data) -> None:  # type: ignore[no-untyped-def]
+    # the scoring API checks one lead a call: small frames take other code paths (DNC bisection, no
+    # batch sort) and must not change any answer
+    leads = data.leads.iloc[:80]
+    licences = LicenceRegistry.from_records(
+        {"agent_id": a.agent_id, "state": lic.state, "license_id": lic.license_id, "nmls_id": lic.nmls_id,
+         "expires": lic.expires} for a in data.agents for lic in a.licenses)
+    phones = [p.number for p in normalise_phones(leads["phone"]).results if p.number is not None]
+    dnc = DncRegistry.from_numbers(federal=phones[::4], state=phones[1::5], internal=phones[2::6],
+                                   covered_areas=sorted({p // 10_000_000 for p in phones})[::2],
+                                   federal_updated_at=NOW)
+    options = {"now": NOW, "config": ComplianceConfig(), "dnc": dnc, "licences": licences}
+    batch = check_leads(leads, **options)  # type: ignore[arg-type]
+    alone = [check_leads(leads.iloc[[i]], **options)[0] for i in range(len(leads))]  # type: ignore[arg-type]
+    assert [replace(r, row=0) for r in batch] == alone
+    tens = [r for k in range(0, len(leads), 10)
+            for r in check_leads(leads.iloc[k:k + 10], **options)]  # type: ignore[arg-type]
+    assert [replace(r, row=0) for r in batch] == [replace(r, row=0) for r in tens]
+    seen = {reason for r in batch for reason in r.reasons}
+    assert {Reason.DNC_FEDERAL, Reason.DNC_STATE, Reason.DNC_INTERNAL, Reason.DNC_NOT_COVERED} <= seen
+    assert any(r.compliant for r in batch) and any(not r.compliant for r in batch)
 
 
 def test_fairness_audit_runs_on_the_synthetic_protected_columns(data) -> None:  # type: ignore[no-untyped-def]
