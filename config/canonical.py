@@ -14,6 +14,7 @@ CANONICAL_FIELDS: Final[dict[str, str]] = {
     # loan
     "loan_amount": "float", "loan_purpose": "str", "loan_type": "str", "property_type": "str",
     "property_value": "float", "down_payment": "float", "timeline": "str",
+    "first_time_buyer": "bool",  # buys a home for the first time; officers specialise in these buyers
     # finance
     "annual_income": "float", "monthly_debt": "float", "credit_score": "int",
     "employment_status": "str", "employment_tenure_months": "int",

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -91,12 +91,19 @@ def licence_registry(agents: list[AgentSpec]) -> LicenceRegistry:
 
 
 def history_frame(session: Session) -> pd.DataFrame:
-    """Past assignments with outcomes, for officer profiles."""
+    """Past assignments with outcomes, for officer profiles, with each lead's latest score: an officer's
+    record is judged against the leads they were sent, not the team's average lead."""
+    latest = (select(Score.lead_pk, func.max(Score.id).label("score_id")).group_by(Score.lead_pk)).subquery()
     rows = session.execute(
-        select(Outcome.agent_id, Outcome.converted, Lead.loan_type, Lead.credit_score, Lead.loan_amount)
-        .join(Lead, Lead.id == Outcome.lead_pk).where(Outcome.agent_id.is_not(None))
+        select(Outcome.agent_id, Outcome.converted, Lead.loan_type, Lead.credit_score, Lead.loan_amount,
+               Lead.first_time_buyer, Score.probability, Score.score)
+        .join(Lead, Lead.id == Outcome.lead_pk)
+        .outerjoin(latest, latest.c.lead_pk == Outcome.lead_pk)
+        .outerjoin(Score, Score.id == latest.c.score_id)
+        .where(Outcome.agent_id.is_not(None))
     ).all()
-    return pd.DataFrame(rows, columns=["agent_id", "converted", "loan_type", "credit_score", "loan_amount"])
+    return pd.DataFrame(rows, columns=["agent_id", "converted", "loan_type", "credit_score", "loan_amount",
+                                       "first_time_buyer", "probability", "score"])
 
 
 def open_leads_frame(session: Session) -> pd.DataFrame:

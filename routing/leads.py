@@ -20,6 +20,8 @@ ALLOWED_CHANNELS = "allowed_channels"  # from compliance: iterable or "call,text
 FIRST_TIME_BUYER = "first_time_buyer"  # optional bool column
 
 ALL_CHANNELS: frozenset[str] = frozenset({"call", "text", "email"})
+_YES = frozenset({"true", "1", "yes", "y", "t"})
+_NO = frozenset({"false", "0", "no", "n", "f"})
 _LOAN_TYPE_ALIASES = {"conv": "conventional", "conforming": "conventional", "rd": "usda", "usda_rd": "usda"}
 
 
@@ -37,6 +39,8 @@ class LeadView:
     credit_tier: list[str | None]
     score_band: list[str | None]
     tags: list[frozenset[str]]  # loan type, credit tier, jumbo, first_time_buyer
+    first_time_buyer: list[bool | None]  # None: the CRM left it blank
+    loan_amount: np.ndarray  # float, NaN when missing
 
     def __len__(self) -> int:
         return len(self.lead_ids)
@@ -72,6 +76,16 @@ def loan_type(value: object) -> str | None:
     text = str(value).strip().lower().replace("-", "_").replace(" ", "_")
     text = _LOAN_TYPE_ALIASES.get(text, text)
     return text if text in LOAN_TYPES else None
+
+
+def flag(value: object) -> bool | None:
+    """A yes/no CRM value (True, 'true', 'Yes', 1, ...) as a bool; None when blank or not a yes/no."""
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    text = str(value).strip().lower()
+    return True if text in _YES else False if text in _NO else None
 
 
 def state_code(value: object) -> str | None:
@@ -119,13 +133,13 @@ def prepare_leads(leads: pd.DataFrame, config: RoutingConfig) -> LeadView:
     loans = [loan_type(v) for v in _column(leads, "loan_type")]
     tiers = credit_tiers(_column(leads, "credit_score"), config)
     amounts = np.array(pd.to_numeric(_column(leads, "loan_amount"), errors="coerce"), dtype=float)
-    first = _column(leads, FIRST_TIME_BUYER).tolist()
+    first = [flag(v) for v in _column(leads, FIRST_TIME_BUYER)]
     tags: list[frozenset[str]] = []
     for i in range(len(leads)):
         t = {x for x in (loans[i], tiers[i]) if x}
         if np.isfinite(amounts[i]) and amounts[i] > config.jumbo_loan_amount:
             t.add("jumbo")
-        if first[i] is True or str(first[i]).strip().lower() in {"true", "1", "yes"}:
+        if first[i]:
             t.add("first_time_buyer")
         tags.append(frozenset(t))
     return LeadView(
@@ -139,4 +153,6 @@ def prepare_leads(leads: pd.DataFrame, config: RoutingConfig) -> LeadView:
         credit_tier=tiers,
         score_band=[score_band(s, config) for s in scores],
         tags=tags,
+        first_time_buyer=first,
+        loan_amount=amounts,
     )

@@ -1,8 +1,8 @@
 """Hard rules and match scores for every (lead, officer) pair of a batch, vectorised with numpy.
 
 Match score = weighted mean of four components in [0, 1] (weights from config.routing.weights):
-- performance: the officer's shrunk lift over the team for this lead's cells, halved and capped
-  (0.5 = team average, 1.0 = twice the team's rate), times (1 - complaint_rate);
+- performance: the officer's estimated chance on this lead over the team's average officer (routing/profiles.py),
+  halved and capped (0.5 = team average, 1.0 = twice the team's rate), times (1 - complaint_rate);
 - capacity: 1 with no open leads, 0.5 at optimal_capacity, falling to near 0 at max_capacity;
 - expertise: share of the lead's tags (loan type, credit tier, jumbo, first-time buyer) in the officer's specialties;
 - availability: 1 on shift now; off shift 0.75 falling to 0 as the next shift is up to 24 h away;
@@ -145,7 +145,8 @@ def build_matches(leads: LeadView, profiles: ProfileSet, config: RoutingConfig, 
     expertise = np.array([[len(t & s.specialties) / len(t) if t else 0.0 for s in specs] for t in leads.tags],
                          dtype=float).reshape(n, m)
     complaints = np.array([s.complaint_rate or 0.0 for s in specs], dtype=float)
-    lift = profiles.lift_matrix(leads)
+    expected = profiles.expected_conversion(leads)
+    lift = profiles.lift_matrix(leads, expected)
     performance = np.clip(lift / 2, 0.0, 1.0) * (1 - complaints)[None, :]
     avail = [availability(s.schedule, now, unknown=config.unknown_schedule_availability) for s in specs]
     w = config.weights
@@ -163,6 +164,6 @@ def build_matches(leads: LeadView, profiles: ProfileSet, config: RoutingConfig, 
         expertise=expertise,
         availability=np.array([a.value for a in avail], dtype=float),
         availability_notes=[a.note for a in avail],
-        expected=profiles.expected_conversion(leads),
+        expected=expected,
         weights=(w.performance / total, w.capacity / total, w.expertise / total, w.availability / total),
     )

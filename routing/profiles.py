@@ -1,15 +1,17 @@
-"""Officer profiles from past assignments: conversion shrunk towards the team's, by cell; speed; load.
+"""Officer profiles from past assignments: each officer's effect on a lead's conversion; speed; load.
 
-Performance is measured as observed / expected conversions (O/E). A past lead's expected conversion is
-its calibrated `probability` when the history has one (scaled so the team's O/E is 1), so an officer who
-was sent better leads is not rated better for it; without probabilities it is the team's rate.
+An officer's effect is learned with a pooled logistic model (routing/officer_model.py): a past lead's chance
+with an average officer is its calibrated `probability` when the history has one (else the team's rate in
+its score band), so an officer who was sent better leads is not rated better for it; on top of it each
+officer has a level, the boost declared specialists get in their specialty, and their own deviation per kind
+of lead (tokens: loan type, credit tier, first-time buyer; score band too when configured). All officer
+terms are shrunk towards the team by empirical Bayes: an officer with 3 leads and 3 conversions is rated a
+little above the team, not 100%, and a declared FHA specialist with no history is expected to do in FHA what
+the team's specialists do. Leads whose loan type, credit tier or first-time-buyer flag is blank count with
+the probability of each value given what they do show (routing/tokens.py).
 
-Shrinkage is a beta prior of strength k = `shrinkage_leads` leads: lift = (O + k r) / (E + k r), with r
-the team rate, so an officer with 3 leads and 3 conversions is rated a little above the team, not 100%.
-In a cell (score band, loan type, credit tier) an officer's deviation from their own level is
-(O_c + P g) / (E_c + P) with P = k leads' worth of expected conversions, and g the prior: the pooled
-deviation in that cell of the officers who declare it a specialty (or of those who do not). A declared
-FHA specialist with little history is therefore expected to do in FHA what the team's FHA specialists do.
+`config.performance_dimensions` chooses the categories with officer-specific effects (the first-time-buyer
+flag among them by default: officers declare it a specialty like a loan type).
 """
 from __future__ import annotations
 
@@ -22,15 +24,20 @@ import pandas as pd
 from config.errors import BadInputError
 from config.sections.routing import RoutingConfig
 from routing.agents_file import AgentSpec
-from routing.leads import LeadView, credit_tiers, loan_type, score_band
+from routing.leads import LeadView, credit_tiers, flag, loan_type, score_band
+from routing.officer_model import OfficerModel, fit_officer_model
+from routing.tokens import (
+    FLAG_GROUPS, GROUPS, TOKEN_GROUP, TOKENS, Imputer, TokenCodes, encode, specialty_mask, token_matrix,
+)
 
-DIMENSIONS: tuple[str, ...] = ("score_band", "loan_type", "credit_tier")
+DIMENSIONS: tuple[str, ...] = ("score_band", "loan_type", "credit_tier", "first_time_buyer")
 _MAX_RATE = 0.999
+_SUMMARY_ROWS = 20_000  # past leads used for the per-officer rates shown in reasons (a fixed sample)
 
 
 @dataclass(frozen=True)
 class CellRate:
-    """An officer's (or the team's) record in one cell: leads with a known outcome, conversions, shrunk rate."""
+    """An officer's (or the team's) record in one cell: leads with a known outcome, conversions, estimated rate."""
 
     leads: int
     conversions: int
@@ -57,8 +64,8 @@ class AgentProfile:
     leads: int
     conversions: int
     raw_rate: float | None
-    conversion_rate: float | None  # shrunk; None only when the team has no history either
-    lift: float  # shrunk O/E over all leads (1.0 = team average)
+    conversion_rate: float | None  # estimated on the team's mix of leads; None only when the team has no history
+    lift: float  # conversion_rate / the team's rate (1.0 = team average)
     by_dimension: Mapping[str, Mapping[str, CellRate]]
     days_to_close: float | None
     response_minutes: float | None
@@ -88,7 +95,10 @@ class ProfileSet:
     agents: tuple[AgentProfile, ...]
     team: TeamStats
     dimensions: tuple[str, ...]  # measured and reported
-    performance_dimensions: tuple[str, ...]  # used in the lift of each (lead, officer) pair
+    performance_dimensions: tuple[str, ...]  # categories with officer-specific effects
+    model: OfficerModel | None = None  # None: no matured history, every officer is rated alike
+    imputer: Imputer | None = None
+    jumbo_loan_amount: float = float("inf")
 
     @property
     def agent_ids(self) -> list[str]:
@@ -99,30 +109,11 @@ class ProfileSet:
         agents = tuple(replace(a, open_load=int(loads.get(a.agent_id, a.open_load))) for a in self.agents)
         return replace(self, agents=agents)
 
-    def lift_matrix(self, leads: LeadView) -> np.ndarray:
-        """(n_leads x n_agents) multiplicative lift of each officer over an average officer, for each lead.
-
-        Log-additive: overall lift times the deviation in each of the lead's cells; an unknown cell adds nothing.
-        """
-        n, m = len(leads), len(self.agents)
-        overall = np.array([a.lift for a in self.agents], dtype=float)
-        out = np.tile(overall, (n, 1)) if n else np.zeros((0, m))
-        for dim in self.performance_dimensions:
-            keys = _lead_keys(leads, dim)
-            cats = sorted({k for k in keys if k is not None})
-            if not cats or not m:
-                continue
-            # table[j, c]: officer j's lift in category c relative to their overall lift; last column = unknown
-            table = np.ones((m, len(cats) + 1))
-            for j, agent in enumerate(self.agents):
-                cells = agent.by_dimension.get(dim, {})
-                for c, cat in enumerate(cats):
-                    if cat in cells and overall[j] > 0:
-                        table[j, c] = cells[cat].lift / overall[j]
-            position = {cat: c for c, cat in enumerate(cats)}
-            index = np.array([position.get(k, len(cats)) if k is not None else len(cats) for k in keys], dtype=int)
-            out = out * table[:, index].T
-        return out
+    def lead_tokens(self, leads: LeadView) -> np.ndarray:
+        """(n, len(TOKENS)) the leads' tokens, blanks filled in from what the history's leads show."""
+        values = {"score_band": leads.score_band, "loan_type": leads.loan_type, "credit_tier": leads.credit_tier,
+                  "first_time_buyer": leads.first_time_buyer}
+        return token_matrix(encode(values, leads.loan_amount, self.jumbo_loan_amount), self.imputer)
 
     def base_probability(self, leads: LeadView) -> np.ndarray:
         """Each lead's chance with an average officer: scoring's probability, else the team's rate in its score band."""
@@ -143,17 +134,24 @@ class ProfileSet:
 
     def expected_conversion(self, leads: LeadView) -> np.ndarray:
         """(n_leads x n_agents) estimated conversion probability of each officer for each lead."""
-        return np.clip(self.base_probability(leads)[:, None] * self.lift_matrix(leads), 0.0, 1.0)
+        n, m = len(leads), len(self.agents)
+        if self.model is None or not n:
+            return np.clip(np.tile(self.base_probability(leads)[:, None], (1, m)), 0.0, 1.0)
+        x = self.lead_tokens(leads)
+        return _sigmoid(self.model.lead_logit(leads.probability, x)[:, None] + self.model.officer_logit(x))
+
+    def lift_matrix(self, leads: LeadView, expected: np.ndarray | None = None) -> np.ndarray:
+        """(n_leads x n_agents) each officer's estimated chance over the team's average (active officers) for each lead."""
+        expected = self.expected_conversion(leads) if expected is None else expected
+        if not expected.size:
+            return np.ones_like(expected)
+        active = np.array([a.spec.active for a in self.agents], dtype=bool)
+        average = expected[:, active].mean(axis=1) if active.any() else expected.mean(axis=1)
+        return np.divide(expected, average[:, None], out=np.ones_like(expected), where=average[:, None] > 0)
 
 
-def _lead_keys(leads: LeadView, dim: str) -> list[str | None]:
-    if dim == "score_band":
-        return leads.score_band
-    if dim == "loan_type":
-        return leads.loan_type
-    if dim == "credit_tier":
-        return leads.credit_tier
-    raise BadInputError(f"unknown profile dimension {dim!r}; use one of {', '.join(DIMENSIONS)}")
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
 
 
 def prepare_history(history: pd.DataFrame, config: RoutingConfig) -> pd.DataFrame:
@@ -177,9 +175,18 @@ def prepare_history(history: pd.DataFrame, config: RoutingConfig) -> pd.DataFram
         out["credit_tier"] = history["credit_tier"].astype("string").str.strip().str.lower()
     elif "credit_score" in history.columns:
         out["credit_tier"] = credit_tiers(history["credit_score"], config)
+    if "first_time_buyer" in history.columns:
+        out["first_time_buyer"] = pd.Series([_yes_no(flag(v)) for v in history["first_time_buyer"]],
+                                            index=history.index, dtype=object)
+    out["loan_amount"] = (pd.to_numeric(history["loan_amount"], errors="coerce")
+                          if "loan_amount" in history.columns else np.nan)
     for col in ("days_to_close", "response_minutes"):
         out[col] = pd.to_numeric(history[col], errors="coerce") if col in history.columns else np.nan
     return out[out["agent_id"].notna()]
+
+
+def _yes_no(value: bool | None) -> str | None:
+    return None if value is None else "yes" if value else "no"
 
 
 def _outcome(value: object) -> float:
@@ -191,73 +198,99 @@ def _outcome(value: object) -> float:
     return 1.0 if bool(value) else 0.0
 
 
-def _fit(known: pd.DataFrame, agents: Sequence[AgentSpec], fit_dims: tuple[str, ...], report_dims: tuple[str, ...],
-         team_cells: Mapping[str, Mapping[str, CellRate]], team_rate: float, k: float, k_cell: float,
-         iterations: int = 25) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Fit E[converted] = e * level_j * prod_d deviation_j[d][cell] over `fit_dims` by backfitting with shrinkage.
+def _history_codes(frame: pd.DataFrame, dims: tuple[str, ...], jumbo: float) -> TokenCodes:
+    """Token codes of past leads from the prepared history (absent dimensions are unknown)."""
+    values: dict[str, list[object]] = {}
+    for dim in dims:
+        col = frame[dim].astype(object).where(frame[dim].notna(), None).tolist()
+        values[dim] = [None if v is None else v == "yes" for v in col] if dim in FLAG_GROUPS else col
+    return encode(values, frame["loan_amount"].to_numpy(dtype=float), jumbo)
 
-    Fitting level and cells together keeps an officer's specialty mix out of their level (an FHA specialist
-    who gets many FHA leads is not rated a better officer overall for it). `report_dims` get one pass
-    against the fitted model, for display only. Returns levels (m,), deviations per dimension (m, n_cats)
-    and counts per dimension (m, n_cats, 2: leads, conversions).
+
+def _prior_sd(leads: float, rate: float) -> float:
+    """The logit spread that `leads` team-average leads of evidence pin down: a prior as strong as them.
+
+    The rate is kept off 0 and 1, where a team without a single win (or loss) would make any spread plausible.
     """
-    dims = fit_dims + report_dims
-    m = len(agents)
+    rate = min(max(rate, 0.02), 0.98)
+    return float(1.0 / np.sqrt(max(leads, 1e-3) * rate * (1 - rate)))
+
+
+def _team_cells(known: pd.DataFrame, dims: tuple[str, ...], k: float, team_rate: float | None
+                ) -> dict[str, dict[str, CellRate]]:
+    out: dict[str, dict[str, CellRate]] = {}
+    for dim in dims:
+        cells: dict[str, CellRate] = {}
+        for cat, grp in known[known[dim].notna()].groupby(dim):
+            n, c = len(grp), float(grp["converted"].sum())
+            rate = (c + k * team_rate) / (n + k) if team_rate is not None and n + k > 0 else c / n
+            cells[str(cat)] = CellRate(n, int(c), rate, 1.0 if not team_rate else rate / team_rate)
+        out[dim] = cells
+    return out
+
+
+def _fit(known: pd.DataFrame, agents: Sequence[AgentSpec], dims: tuple[str, ...], officer_groups: tuple[str, ...],
+         team: TeamStats, config: RoutingConfig) -> tuple[OfficerModel, Imputer, np.ndarray, np.ndarray]:
+    """The officer model on the matured history of `agents`; also returns those rows' tokens and lead logits.
+
+    The imputer learns from every past lead, officers who left included: what leads look like is the team's.
+    """
     index = {a.agent_id: j for j, a in enumerate(agents)}
-    rows = known[known["agent_id"].isin(index)] if len(known) else known
-    a = rows["agent_id"].map(index).to_numpy(dtype=int) if len(rows) else np.zeros(0, dtype=int)
-    o = rows["converted"].to_numpy(dtype=float) if len(rows) else np.zeros(0)
-    cats = {d: sorted(team_cells[d]) for d in dims}
-    codes = {d: rows[d].map({c: i for i, c in enumerate(cats[d])}).fillna(len(cats[d])).to_numpy(dtype=int)
-             if len(rows) else np.zeros(0, dtype=int) for d in dims}
-    # without a probability, a lead's expectation combines the team's rates of its cells
-    e = rows["_e"].to_numpy(dtype=float).copy() if len(rows) else np.zeros(0)
-    no_p = rows["probability"].isna().to_numpy() if len(rows) else np.zeros(0, dtype=bool)
-    if no_p.any() and team_rate > 0:
-        for d in dims:
-            cell_lift = np.array([team_cells[d][c].rate / team_rate for c in cats[d]] + [1.0])
-            e[no_p] *= cell_lift[codes[d][no_p]]
-    counts = {}
-    for d in dims:
-        width = len(cats[d]) + 1
-        flat = a * width + codes[d]
-        n_jc = np.bincount(flat, minlength=m * width).reshape(m, width)[:, :-1]
-        o_jc = np.bincount(flat, weights=o, minlength=m * width).reshape(m, width)[:, :-1]
-        counts[d] = np.stack([n_jc, o_jc], axis=2)
-    level = np.ones(m)
-    deviation = {d: np.ones((m, len(cats[d]) + 1)) for d in dims}
-    if not len(rows) or team_rate <= 0:
-        return level, {d: v[:, :-1] for d, v in deviation.items()}, counts
-    specialist = {d: np.array([[c in sp.specialties for c in cats[d]] for sp in agents], dtype=bool).reshape(m, -1)
-                  for d in dims}
-    team_rate_of = {d: np.array([team_cells[d][c].rate for c in cats[d]]) for d in dims}
-    observed = np.bincount(a, weights=o, minlength=m)
-    product = np.ones(len(rows))
-    for step in range(iterations + 1):
-        last = step == iterations
-        if not last:
-            expected = np.bincount(a, weights=e * product, minlength=m)
-            level = (observed + k * team_rate) / (expected + k * team_rate)
-        for d in (report_dims if last else fit_dims):
-            width = len(cats[d]) + 1
-            dev = deviation[d]
-            other = product / dev[a, codes[d]]
-            flat = a * width + codes[d]
-            e_jc = np.bincount(flat, weights=e * level[a] * other, minlength=m * width).reshape(m, width)[:, :-1]
-            o_jc = counts[d][:, :, 1]
-            pseudo = k_cell * team_rate_of[d][None, :]
-            # the prior: pooled deviation of the declared specialists in the cell, and of the others
-            prior = np.ones_like(e_jc)
-            for flag in (True, False):
-                sel = specialist[d] == flag
-                pooled = ((np.where(sel, o_jc, 0).sum(axis=0) + pseudo[0])
-                          / (np.where(sel, e_jc, 0).sum(axis=0) + pseudo[0]))
-                prior = np.where(sel, pooled[None, :], prior)
-            weight = pseudo * level[:, None]
-            dev[:, :-1] = (o_jc + weight * prior) / (e_jc + weight)
-            if not last:
-                product = other * dev[a, codes[d]]
-    return level, {d: v[:, :-1] for d, v in deviation.items()}, counts
+    rows = known[known["agent_id"].isin(index)]
+    codes = _history_codes(known, dims, config.jumbo_loan_amount)
+    imputer = Imputer.fit(codes)
+    x_all = token_matrix(codes, imputer)
+    mine = known["agent_id"].isin(index).to_numpy()
+    x = x_all[mine]
+    probability = rows["probability"].to_numpy(dtype=float)
+    columns = np.array([TOKENS.index(t) for g in officer_groups for t in GROUPS[g]], dtype=int)
+    specialist = specialty_mask([a.specialties for a in agents], [TOKENS[c] for c in columns])
+    rate = float(team.rate or 0.0)
+    model = fit_officer_model(
+        officer=rows["agent_id"].map(index).to_numpy(dtype=int), converted=rows["converted"].to_numpy(dtype=float),
+        probability=probability, team_rate=rate, x=x,
+        fallback_columns=np.array([TOKEN_GROUP[t] == "score_band" for t in TOKENS]),
+        officer_columns=columns, specialist=specialist,
+        guess_sd_level=_prior_sd(config.shrinkage_leads, rate), guess_sd_cell=_prior_sd(config.cell_shrinkage_leads, rate))
+    return model, imputer, x, model.lead_logit(probability, x)
+
+
+def _summaries(known: pd.DataFrame, dims: tuple[str, ...], model: OfficerModel, x: np.ndarray, lead: np.ndarray,
+               m: int, team: TeamStats) -> tuple[np.ndarray, dict[str, dict[str, np.ndarray]]]:
+    """Each officer's estimated rate on a fixed sample of the team's past leads, overall and per cell."""
+    step = max(1, len(lead) // _SUMMARY_ROWS)
+    sample = np.arange(0, len(lead), step)
+    p = _sigmoid(lead[sample, None] + model.officer_logit(x[sample])) if sample.size else np.zeros((0, m))
+    overall = p.mean(axis=0) if sample.size else np.full(m, float(team.rate or 0.0))
+    cells: dict[str, dict[str, np.ndarray]] = {}
+    rows = known.iloc[sample]
+    for dim in dims:
+        cells[dim] = {}
+        keys = rows[dim].astype(object).to_numpy()
+        for cat in team.by_dimension.get(dim, {}):
+            hit = keys == cat
+            if hit.any():
+                cells[dim][cat] = p[hit].mean(axis=0)
+    return overall, cells
+
+
+def _cell_counts(known: pd.DataFrame, dims: tuple[str, ...], ids: list[str], team: TeamStats
+                 ) -> dict[str, np.ndarray]:
+    """Per dimension, (m, n_cells, 2): each officer's past leads and conversions in each cell (sorted cells)."""
+    index = {a: j for j, a in enumerate(ids)}
+    officer = known["agent_id"].map(index).to_numpy(dtype=float) if len(known) else np.zeros(0)
+    mine = np.isfinite(officer)
+    out = {}
+    for dim in dims:
+        cats = sorted(team.by_dimension[dim])
+        code = known[dim].map({c: i for i, c in enumerate(cats)}).to_numpy(dtype=float)
+        ok = mine & np.isfinite(code)
+        flat = officer[ok].astype(int) * len(cats) + code[ok].astype(int)
+        size = len(ids) * len(cats)
+        leads = np.bincount(flat, minlength=size)
+        wins = np.bincount(flat, weights=known["converted"].to_numpy(dtype=float)[ok], minlength=size)
+        out[dim] = np.stack([leads, wins], axis=1).reshape(len(ids), len(cats), 2)
+    return out
 
 
 def build_profiles(
@@ -272,70 +305,66 @@ def build_profiles(
 
     `history` columns: agent_id, converted (bool; missing = not known yet), and any of probability (scoring's
     calibrated value when the lead came in), score_band or score, loan_type, credit_tier or credit_score,
-    days_to_close, response_minutes. A dimension absent from the history is skipped. `open_load`
-    (agent_id -> open leads) overrides the agents file's open_leads.
+    loan_amount, first_time_buyer, days_to_close, response_minutes. A dimension absent from the history is
+    skipped. `open_load` (agent_id -> open leads) overrides the agents file's open_leads.
     """
     k = float(config.shrinkage_leads)
     ids = [a.agent_id for a in agents]
     if len(set(ids)) != len(ids):
         raise BadInputError("duplicate agent_id among the officers given to routing")
     frame = prepare_history(history, config) if history is not None and len(history) else pd.DataFrame(
-        {c: pd.Series(dtype=float) for c in ("agent_id", "converted", "probability", "days_to_close",
+        {c: pd.Series(dtype=float) for c in ("agent_id", "converted", "probability", "loan_amount", "days_to_close",
                                               "response_minutes")})
     dims = tuple(d for d in dimensions if d in frame.columns and frame[d].notna().any())
-    known = frame[frame["converted"].notna()].copy()
+    known = frame[frame["converted"].notna()].reset_index(drop=True)
     team_n, team_c = int(len(known)), float(known["converted"].sum()) if len(known) else 0.0
     team_rate = team_c / team_n if team_n else None
 
-    # expected conversions of each past lead with an average officer
     with_p = known["probability"].notna()
     calibration = 1.0
     if with_p.any() and known.loc[with_p, "probability"].sum() > 0:
         calibration = float(known.loc[with_p, "converted"].sum() / known.loc[with_p, "probability"].sum())
-    known["_e"] = (known["probability"] * calibration).where(with_p, team_rate if team_rate else 0.0)
+    team = TeamStats(team_n, int(team_c), team_rate, _team_cells(known, dims, k, team_rate), calibration)
 
-    team_cells: dict[str, dict[str, CellRate]] = {}
-    for dim in dims:
-        cells: dict[str, CellRate] = {}
-        for cat, grp in known[known[dim].notna()].groupby(dim):
-            n, c = len(grp), float(grp["converted"].sum())
-            rate = (c + k * team_rate) / (n + k) if team_rate is not None and n + k > 0 else c / n
-            cells[str(cat)] = CellRate(n, int(c), rate, 1.0 if not team_rate else rate / team_rate)
-        team_cells[dim] = cells
-    team = TeamStats(team_n, int(team_c), team_rate, team_cells, calibration)
+    officer_groups = tuple(g for g in GROUPS if g in dims and g in config.performance_dimensions)
+    m = len(agents)
+    model = imputer = None
+    overall = np.full(m, float(team_rate or 0.0))
+    cell_rates: dict[str, dict[str, np.ndarray]] = {}
+    if team_rate is not None and m:
+        model, imputer, x, lead = _fit(known, agents, dims, officer_groups, team, config)
+        overall, cell_rates = _summaries(known[known["agent_id"].isin(set(ids))].reset_index(drop=True), dims,
+                                         model, x, lead, m, team)
 
     per_agent = dict(tuple(known.groupby("agent_id"))) if len(known) else {}
     speed = dict(tuple(frame.groupby("agent_id"))) if len(frame) else {}
+    counts = _cell_counts(known, dims, ids, team)
     loads = open_load or {}
-    r = team_rate or 0.0
-
-    perf_dims = tuple(d for d in config.performance_dimensions if d in dims)
-    levels, deviation, cell_counts = _fit(known, agents, perf_dims, tuple(d for d in dims if d not in perf_dims),
-                                          team_cells, r, k, float(config.cell_shrinkage_leads))
-
     profiles: list[AgentProfile] = []
     for j, spec in enumerate(agents):
-        lift = float(levels[j])
+        rows = per_agent.get(spec.agent_id)
         by_dim: dict[str, dict[str, CellRate]] = {}
         for dim in dims:
             cells = {}
-            for c, (cat, team_cell) in enumerate(sorted(team_cells[dim].items())):
-                cn, co = cell_counts[dim][j, c]
-                dev = float(deviation[dim][j, c])
-                cells[cat] = CellRate(int(cn), int(co), min(team_cell.rate * lift * dev, _MAX_RATE), lift * dev)
+            for c, (cat, team_cell) in enumerate(sorted(team.by_dimension[dim].items())):
+                rate = float(cell_rates.get(dim, {}).get(cat, np.full(m, team_cell.rate))[j])
+                n_c, o_c = counts[dim][j, c]
+                cells[cat] = CellRate(int(n_c), int(o_c), min(rate, _MAX_RATE),
+                                      rate / team_cell.rate if team_cell.rate else 1.0)
             by_dim[dim] = cells
-        rows = per_agent.get(spec.agent_id)
         n = 0 if rows is None else len(rows)
         o = 0.0 if rows is None else float(rows["converted"].sum())
         all_rows = speed.get(spec.agent_id)
         closed = None if rows is None else rows.loc[rows["converted"] == 1, "days_to_close"].dropna()
         response = None if all_rows is None else all_rows["response_minutes"].dropna()
+        rate = float(overall[j])
         profiles.append(AgentProfile(
             spec=spec, leads=n, conversions=int(o), raw_rate=(o / n if n else None),
-            conversion_rate=None if team_rate is None else min(lift * team_rate, _MAX_RATE),
-            lift=lift, by_dimension=by_dim,
+            conversion_rate=None if team_rate is None else min(rate, _MAX_RATE),
+            lift=rate / team_rate if team_rate else 1.0, by_dimension=by_dim,
             days_to_close=float(closed.median()) if closed is not None and len(closed) else None,
             response_minutes=float(response.median()) if response is not None and len(response) else None,
             open_load=int(loads.get(spec.agent_id, spec.open_leads)),
         ))
-    return ProfileSet(agents=tuple(profiles), team=team, dimensions=dims, performance_dimensions=perf_dims)
+    return ProfileSet(agents=tuple(profiles), team=team, dimensions=dims, performance_dimensions=officer_groups,
+                      model=model, imputer=imputer, jumbo_loan_amount=float(config.jumbo_loan_amount))

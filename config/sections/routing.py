@@ -51,10 +51,11 @@ class RoutingConfig(Section):
     agents_file: str | None = Field(None, description="officers YAML overlaying CRM users (licences, capacity, schedule)")
     weights: MatchWeights = Field(default_factory=MatchWeights)
     thresholds: OverflowThresholds = Field(default_factory=OverflowThresholds)
-    shrinkage_leads: float = Field(20.0, ge=0, description="prior strength: an officer's rate counts as this many team-average leads")
+    shrinkage_leads: float = Field(20.0, ge=0, description="prior guess of how far officers differ, as leads: an officer's level starts as if "
+                                   "from this many team-average leads; the data then estimate the spread")
     cell_shrinkage_leads: float = Field(
-        200.0, ge=0, description="prior strength of an officer's deviation in one cell (loan type, credit tier), "
-                                 "in leads; cells are thin, so it is stronger than shrinkage_leads")
+        200.0, ge=0, description="prior guess for an officer's own deviation on one kind of lead (loan type, credit "
+                                 "tier, first-time buyer), in leads; weaker evidence per cell, so larger")
     alternatives: int = Field(3, ge=0, le=10)
     default_max_capacity: int = Field(25, ge=0, description="open leads an officer may hold when the agents file is silent")
     default_optimal_capacity: int = Field(20, ge=0, description="open leads an officer handles best when the agents file is silent (capped at the maximum)")
@@ -68,7 +69,7 @@ class RoutingConfig(Section):
     unknown_schedule_availability: float = Field(0.5, ge=0, le=1, description="availability of an officer with no schedule on file")
     jumbo_loan_amount: float = Field(832_750, gt=0, description="loan amounts above this (the conforming limit) are tagged jumbo")
     credit_tiers: CreditTiers = Field(default_factory=CreditTiers)
-    performance_dimensions: list[Literal["score_band", "loan_type", "credit_tier"]] = Field(
-        default_factory=lambda: ["loan_type", "credit_tier"],
-        description="cells whose officer-specific conversion enters the match; the lead's probability already "
-                    "carries its score, so score_band is reported but off by default")
+    performance_dimensions: list[Literal["score_band", "loan_type", "credit_tier", "first_time_buyer"]] = Field(
+        default_factory=lambda: ["loan_type", "credit_tier", "first_time_buyer"],
+        description="kinds of lead on which each officer gets an effect of their own; the lead's probability "
+                    "already carries its score, so score_band is reported but off by default")

@@ -11,7 +11,7 @@ DEFAULT_FIELD_MAPPING: dict[str, str] = {
     "State": "state", "PostalCode": "zip_code",
     "Loan_Amount__c": "loan_amount", "Loan_Purpose__c": "loan_purpose", "Loan_Type__c": "loan_type",
     "Property_Type__c": "property_type", "Property_Value__c": "property_value",
-    "Down_Payment__c": "down_payment", "Timeline__c": "timeline",
+    "Down_Payment__c": "down_payment", "Timeline__c": "timeline", "First_Time_Buyer__c": "first_time_buyer",
     "Annual_Income__c": "annual_income", "Monthly_Debt__c": "monthly_debt", "Credit_Score__c": "credit_score",
     "Employment_Status__c": "employment_status", "Employment_Tenure_Months__c": "employment_tenure_months",
     "Website_Sessions__c": "website_sessions", "Page_Views__c": "page_views",

@@ -105,6 +105,7 @@ MORTGAGE_LEAD_FIELDS: list[SfField] = [
         ("Property_Type__c", "picklist", {"length": 40}),
         ("Property_Value__c", "currency", {"precision": 18, "scale": 2}),
         ("Down_Payment__c", "currency", {"precision": 18, "scale": 2}), ("Timeline__c", "picklist", {"length": 40}),
+        ("First_Time_Buyer__c", "boolean", {}),
         ("Annual_Income__c", "currency", {"precision": 18, "scale": 2}),
         ("Monthly_Debt__c", "currency", {"precision": 18, "scale": 2}),
         ("Credit_Score__c", "double", {"precision": 3, "scale": 0}),

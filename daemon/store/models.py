@@ -146,6 +146,7 @@ class Lead(StoreModel, table=True):
     property_value: float | None = None
     down_payment: float | None = None
     timeline: str | None = None
+    first_time_buyer: bool | None = None
     annual_income: float | None = None
     monthly_debt: float | None = None
     credit_score: int | None = None

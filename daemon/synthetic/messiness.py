@@ -1,7 +1,8 @@
 """CRM-export messiness applied to clean leads: blanks, odd formats, junk and absurd values.
 
 Every step draws from its own random stream in a fixed order, so the mess is the same for the same seed.
-Ids, timestamps, outcomes and the ground-truth columns are never touched.
+Ids, timestamps, outcomes, the ground-truth columns and the CRM checkboxes without a designed gap
+(first_time_buyer, do_not_call, email_opt_out) are never touched.
 """
 from __future__ import annotations
 

@@ -84,8 +84,9 @@ IP address (RFC 5737 documentation ranges) and licence here is invented.
 ## Files
 
 - `leads.csv`: {s['n_leads']} leads in the canonical schema (`config/canonical.py`), created over the
-  ~18 months before `now`, messy like a CRM export (see below). Extra columns: `segment` (the kind of
-  lead officers differ on, e.g. `fha|subprime|first_time_buyer`), `true_probability` (ground truth: the
+  ~18 months before `now`, messy like a CRM export (see below); `first_time_buyer` is true for about
+  45% of purchase leads. Extra columns: `segment` (the kind of lead officers differ on, e.g.
+  `fha|subprime|first_time_buyer`, from the clean values), `true_probability` (ground truth: the
   chance to convert with an average officer), and the protected attributes `race`, `sex`, `age`.
 - `agents.yaml`: {s['n_agents']} loan officers ({s['active_agents']} active): licence states, licence ids,
   NMLS ids, expiry dates ({s['expired_licenses']} licences expired), specialties, optimal/max capacity,
@@ -131,7 +132,8 @@ or use `converted_eventually` when you need the truth.
 
 Per-field missing rates are drawn per seed in [{MISSING_RATE[0]:.0%}, {MISSING_RATE[1]:.0%}]: {rates}.
 Rare kinds (a junk phone, an unknown state, each absurd value) appear at least once even in a tiny
-data set. Not touched: ids, `source`, timestamps, outcomes and ground-truth columns. Designed gaps that are not
+data set. Not touched: ids, `source`, timestamps, the `first_time_buyer` checkbox (a CRM checkbox is never
+blank), outcomes and ground-truth columns. Designed gaps that are not
 mess: `down_payment` is empty for refinance and cash-out loans; consent fields are empty where consent
 was refused or not recorded; a few leads carry old consent (aged or recycled leads).
 

@@ -11,7 +11,7 @@ def test_defaults_and_overrides() -> None:
     config = validate({"routing": {"objective": "match_score", "credit_tiers": {"prime_from": 700}}}, "t.yaml")
     r = config.routing
     assert r.objective == "match_score" and r.credit_tiers.prime_from == 700 and r.credit_tiers.subprime_below == 640
-    assert r.performance_dimensions == ["loan_type", "credit_tier"] and r.weights.performance == 0.40
+    assert r.performance_dimensions == ["loan_type", "credit_tier", "first_time_buyer"] and r.weights.performance == 0.40
 
 
 @pytest.mark.parametrize(("routing", "path", "words"), [

@@ -26,7 +26,8 @@ def world() -> tuple:
     batch = ordered.tail(200).reset_index(drop=True)
     past = data.outcomes[data.outcomes["lead_id"].isin(ordered["lead_id"].iloc[:-200])]
     hist = past[["lead_id", "agent_id", "converted", "status"]].merge(
-        ordered[["lead_id", "loan_type", "credit_score", "score", "probability"]], on="lead_id")
+        ordered[["lead_id", "loan_type", "credit_score", "loan_amount", "first_time_buyer", "score", "probability"]],
+        on="lead_id")
     hist["converted"] = hist["converted"].where(hist["status"] != "open")
     agents = load_agents_text(yaml.safe_dump({"agents": [a.to_yaml_dict() for a in data.agents]}), CONFIG)
     return data, agents, hist, batch, now
@@ -42,6 +43,17 @@ def test_on_synthetic_ground_truth_batch_optimal_beats_round_robin(world: tuple)
     assert got["optimal"] >= got["greedy"] * 0.99
     assert got["optimal"] <= got[BEST] + 1e-9
     assert len({v.assigned for v in report.outcomes.values()}) == 1  # same leads served by every strategy
+
+
+def test_the_first_time_buyer_field_brings_routing_closer_to_the_best_possible(world: tuple) -> None:
+    data, agents, hist, batch, now = world
+    ratios = []
+    for hidden in ([], ["first_time_buyer"]):
+        ps = build_profiles(hist.drop(columns=hidden), agents, CONFIG).with_loads({a.agent_id: 0 for a in agents})
+        true_p = data.truth.conversion_probability(batch, ps.agent_ids)
+        ratios.append(simulate_routing(batch.drop(columns=hidden), ps, CONFIG, now, true_p).ratio("optimal", BEST))
+    with_field, without = ratios
+    assert with_field > without and with_field > 0.97
 
 
 def test_the_generators_agents_file_loads_as_written(world: tuple, tmp_path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
 from config.canonical import CANONICAL_FIELDS
@@ -11,6 +12,14 @@ from daemon.store import (
     Agent, Assignment, AuditEvent, JobRun, KpiSnapshot, Lead, Lease, ModelVersion, Outcome, OutboxItem,
     QueueEntry, Score, SyncState,
 )
+from daemon.store.migrate import alembic_config
+
+
+def shipped_revisions() -> list[str]:
+    """The shipped migration revisions, oldest first (what a fresh database gets)."""
+    script = ScriptDirectory.from_config(alembic_config())
+    return [s.revision for s in reversed(list(script.walk_revisions()))]
+
 
 EST = timezone(timedelta(hours=-5))
 T0 = datetime(2026, 11, 1, 9, 30, 15, 123456, tzinfo=EST)  # 14:30:15.123456 UTC

@@ -10,6 +10,7 @@ import yaml
 from daemon.cli import main
 from daemon.store import head_revision
 from store_backends import POSTGRES, require_postgres, url_in_schema
+from store_samples import shipped_revisions
 
 
 def _config_file(tmp_path: Path, backend: str, schema: str | None, **database: object) -> Path:
@@ -29,7 +30,7 @@ def test_db_upgrade_creates_the_store_and_a_second_run_does_nothing(
 
     assert main(["db", "upgrade", "-c", str(config)]) == 0
     out = capsys.readouterr().out
-    assert f"applied {head_revision()}" in out
+    assert f"applied {', '.join(shipped_revisions())}; now at {head_revision()}" in out
     if backend != POSTGRES:
         assert (tmp_path / "state" / "sub" / "leadpilot.db").is_file()
 
@@ -43,7 +44,7 @@ def test_db_current_reports_the_revision_as_json(
     config = _config_file(tmp_path, backend, blank_schema)
     assert main(["db", "current", "-c", str(config), "--json"]) == 0
     before = json.loads(capsys.readouterr().out)
-    assert before["current"] is None and before["up_to_date"] is False and before["pending"] == [head_revision()]
+    assert before["current"] is None and before["up_to_date"] is False and before["pending"] == shipped_revisions()
     assert main(["db", "upgrade", "-c", str(config)]) == 0
     capsys.readouterr()
     assert main(["db", "current", "-c", str(config), "--json", "--check"]) == 0

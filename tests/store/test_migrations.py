@@ -19,18 +19,21 @@ from daemon.store import (
 )
 from daemon.store.migrate import alembic_config, migrations_dir
 from store_backends import make_test_engine
-from store_samples import a_lead, an_agent, rows_for
+from store_samples import a_lead, an_agent, rows_for, shipped_revisions
 
-# A second revision for tests only: adds a column and a table, and rebuilds `leads` the way
-# SQLite batch mode does (copy, drop, rename) — the step that would cascade-delete scores if
+SHIPPED = shipped_revisions()
+HEAD = SHIPPED[-1]
+# A revision after the shipped head, for tests only: adds a column and a table, and rebuilds `leads`
+# the way SQLite batch mode does (copy, drop, rename) — the step that would cascade-delete scores if
 # foreign keys stayed on.
-REVISION_0002 = '''
+TEST_REVISION = "9001"
+REVISION_9001 = f'''
 """test only: a column, a table and a rebuilt leads table"""
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "{TEST_REVISION}"
+down_revision = "{HEAD}"
 branch_labels = None
 depends_on = None
 
@@ -50,11 +53,11 @@ def downgrade() -> None:
 
 
 @pytest.fixture
-def migrations_with_0002(tmp_path: Path) -> Path:
-    """A copy of the shipped migrations plus the test-only revision 0002."""
+def migrations_with_9001(tmp_path: Path) -> Path:
+    """A copy of the shipped migrations plus the test-only revision 9001 on top of the shipped head."""
     folder = tmp_path / "migrations"
     shutil.copytree(migrations_dir(), folder, ignore=shutil.ignore_patterns("__pycache__"))
-    (folder / "versions" / "0002_test_only.py").write_text(REVISION_0002, encoding="utf-8")
+    (folder / "versions" / "9001_test_only.py").write_text(REVISION_9001, encoding="utf-8")
     return folder
 
 
@@ -83,13 +86,14 @@ def test_the_shipped_migrations_have_one_head() -> None:
     from alembic.script import ScriptDirectory
 
     assert len(ScriptDirectory.from_config(script).get_heads()) == 1
-    assert head_revision() == "0001"
+    assert head_revision() == HEAD
+    assert SHIPPED[0] == "0001" and len(set(SHIPPED)) == len(SHIPPED)
 
 
 def test_a_fresh_database_upgrades_to_the_newest_schema(blank_engine: Engine) -> None:
     before = schema_status(blank_engine)
-    assert before.current is None and before.pending == [head_revision()] and not before.up_to_date
-    assert upgrade(blank_engine) == ["0001"]
+    assert before.current is None and before.pending == SHIPPED and not before.up_to_date
+    assert upgrade(blank_engine) == SHIPPED
     assert current_revision(blank_engine) == head_revision()
     assert _table_names(blank_engine) >= set(metadata.tables) | {"alembic_version"}
     assert schema_status(blank_engine).up_to_date
@@ -117,15 +121,15 @@ def test_upgrading_an_up_to_date_database_changes_nothing_and_keeps_rows(engine:
 
 
 def test_an_older_database_gets_only_the_new_revisions_and_keeps_its_data(
-        blank_engine: Engine, migrations_with_0002: Path) -> None:
-    assert upgrade(blank_engine, "0001", script_location=migrations_with_0002) == ["0001"]
+        blank_engine: Engine, migrations_with_9001: Path) -> None:
+    assert upgrade(blank_engine, HEAD, script_location=migrations_with_9001) == SHIPPED
     lead_pk = _fill(blank_engine)
     before = _counts(blank_engine)
-    assert schema_status(blank_engine, script_location=migrations_with_0002).pending == ["0002"]
+    assert schema_status(blank_engine, script_location=migrations_with_9001).pending == [TEST_REVISION]
 
-    assert upgrade(blank_engine, script_location=migrations_with_0002) == ["0002"]
+    assert upgrade(blank_engine, script_location=migrations_with_9001) == [TEST_REVISION]
 
-    assert current_revision(blank_engine) == "0002"
+    assert current_revision(blank_engine) == TEST_REVISION
     assert _counts(blank_engine) == before  # the rebuilt leads table took no score, queue or outbox row with it
     assert "extra" in _table_names(blank_engine)
     with blank_engine.connect() as conn:
@@ -133,14 +137,29 @@ def test_an_older_database_gets_only_the_new_revisions_and_keeps_its_data(
     assert tuple(row) == ("ann@example.com", None)
     with session_scope(blank_engine) as session:
         assert session.exec(select(Score).where(Score.lead_pk == lead_pk)).one().score == 71
-    assert upgrade(blank_engine, script_location=migrations_with_0002) == []
+    assert upgrade(blank_engine, script_location=migrations_with_9001) == []
 
 
-def test_a_database_newer_than_this_leadpilot_is_refused(blank_engine: Engine, migrations_with_0002: Path) -> None:
-    upgrade(blank_engine, script_location=migrations_with_0002)
-    with pytest.raises(StoreError, match="revision '0002', which this leadpilot does not know"):
+def test_the_first_time_buyer_revision_keeps_existing_leads_as_unknown(blank_engine: Engine) -> None:
+    assert upgrade(blank_engine, "0001") == ["0001"]
+    with blank_engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO leads (connector, crm_id, anonymised, validation_problems, first_seen_at, "
+                             "last_seen_at) VALUES ('sf', '00Q1', false, '[]', :t, :t)"),
+                     {"t": "2026-11-01 00:00:00+00:00"})
+    assert upgrade(blank_engine) == SHIPPED[1:]
+    with session_scope(blank_engine) as session:
+        lead = session.exec(select(Lead)).one()
+        assert lead.crm_id == "00Q1" and lead.first_time_buyer is None
+        lead.first_time_buyer = True
+    with session_scope(blank_engine) as session:
+        assert session.exec(select(Lead)).one().first_time_buyer is True
+
+
+def test_a_database_newer_than_this_leadpilot_is_refused(blank_engine: Engine, migrations_with_9001: Path) -> None:
+    upgrade(blank_engine, script_location=migrations_with_9001)
+    with pytest.raises(StoreError, match=f"revision '{TEST_REVISION}', which this leadpilot does not know"):
         ensure_schema(blank_engine)
-    assert current_revision(blank_engine) == "0002"
+    assert current_revision(blank_engine) == TEST_REVISION
 
 
 def test_tables_without_a_migration_record_are_not_touched(blank_engine: Engine) -> None:
@@ -174,8 +193,8 @@ def test_instances_starting_together_migrate_once(blank_engine: Engine, tmp_path
         thread.join(30)
     other.dispose()
     assert errors == []
-    assert sorted(results) == [[], ["0001"]]
-    assert current_revision(blank_engine) == "0001"
+    assert sorted(results) == [[], SHIPPED]
+    assert current_revision(blank_engine) == HEAD
 
 
 def test_the_initial_revision_downgrades_to_an_empty_database(blank_engine: Engine) -> None:
