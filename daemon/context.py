@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
@@ -115,11 +116,11 @@ def open_leads_frame(session: Session) -> pd.DataFrame:
         .where(Assignment.state.in_(ACTIVE_ASSIGNMENT_STATES), Outcome.id.is_(None))
         .order_by(Assignment.lead_pk, Score.scored_at)
     ).all()
-    frame = pd.DataFrame(rows, columns=["lead_pk", "agent_id", "assigned_at", "score"])
-    frame = frame.drop_duplicates("lead_pk", keep="last")
+    latest = {pk: (agent, at, score) for pk, agent, at, score in rows}  # rows come oldest score first
     return pd.DataFrame({
-        "lead_id": frame["lead_pk"].astype(str), "agent_id": frame["agent_id"].astype(str),
-        "score": frame["score"].astype(float), "contacted": False, "assigned_at": frame["assigned_at"],
+        "lead_id": [str(pk) for pk in latest], "agent_id": [str(v[0]) for v in latest.values()],
+        "score": np.array([np.nan if v[2] is None else float(v[2]) for v in latest.values()], dtype=float),
+        "contacted": False, "assigned_at": [v[1] for v in latest.values()],
     })
 
 

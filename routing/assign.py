@@ -116,6 +116,13 @@ def optimal_assignment(value: np.ndarray, allowed: np.ndarray, capacity: np.ndar
     bonuses = [np.asarray(slot_bonus(j, int(slots[j])), dtype=float) if slot_bonus and slots[j] > 0
                else np.zeros(int(slots[j])) for j in range(m)]
     sub = np.asarray(value, dtype=float)[rows]
+    first = np.array([b[0] if b.size else 0.0 for b in bonuses])
+    best = np.argmax(np.where(usable, sub + first[None, :], -np.inf), axis=1)
+    if np.unique(best).size == best.size:
+        # every lead's best officer (in that officer's best slot) differs: no lead can do better, so this is
+        # the optimum without solving (always so for one lead, as the API decides them)
+        result[rows] = best
+        return result
     # shift so that every usable pair, in any slot, is worth strictly more than no assignment
     lowest = min([float(sub[usable].min())] + [float(b.min()) + float(sub[usable].min()) for b in bonuses if b.size])
     sub = sub + (max(0.0, -lowest) + 1e-6)

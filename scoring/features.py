@@ -298,9 +298,8 @@ def _columns(frame: pd.DataFrame, wanted: list[str]) -> dict[str, pd.Series | np
     instead of a pandas Series per column: the parsers' small-batch path reads values one by one)."""
     if len(frame) > parsing.SMALL_BATCH:
         return {col: frame[col] for col in wanted if col in frame.columns}
-    present = [col for col in wanted if col in frame.columns]
-    block = frame[present].to_numpy(dtype=object) if present else np.empty((len(frame), 0), dtype=object)
-    return {col: block[:, j] for j, col in enumerate(present)}
+    have = set(frame.columns)
+    return {col: frame[col].to_numpy(dtype=object) for col in wanted if col in have}
 
 
 def _ratio(a: np.ndarray, b: np.ndarray, hi: float) -> np.ndarray:

@@ -77,3 +77,16 @@ def test_given_many_rows_then_isotonic_and_few_rows_then_platt() -> None:
     fixed = fit_calibrator(raw[:2000], y[:2000], "auto", 1000).predict(raw[2000:])
     assert expected_calibration_error(y[2000:], fixed) < expected_calibration_error(y[2000:], sigmoid(raw[2000:])) / 2
     assert fixed.min() >= 1e-3 and fixed.max() <= 1 - 1e-3  # never a certain 0 or 1
+
+
+def test_given_a_fitted_logistic_member_then_the_direct_computation_equals_predict_proba() -> None:
+    from scoring.ensemble import build_member, lr_proba
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(400, 6)).astype(np.float32)
+    X[rng.random(X.shape) < 0.15] = np.nan  # imputation and its indicator columns take part
+    X[:, 5] = np.nan  # an all-empty column (kept: keep_empty_features)
+    y = (np.nan_to_num(X[:, 0]) + rng.normal(size=400) > 0).astype(int)
+    pipe = build_member("logistic_regression", {"C": 1.0, "class_weight": "balanced", "max_iter": 500}).fit(X, y)
+    np.testing.assert_allclose(lr_proba(pipe, X), pipe.predict_proba(X)[:, 1], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(lr_proba(pipe, X[:1]), pipe.predict_proba(X[:1])[:, 1], rtol=0, atol=1e-6)
