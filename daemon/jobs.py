@@ -29,6 +29,7 @@ from daemon.leases import LeaseManager
 from daemon.pipeline import CycleReport, add_assignment, poll_cycle
 from daemon.store import (
     Agent, Assignment, AuditEvent, JobRun, JobStatus, Lead, Outcome, QueueEntry, QueueState, Score, SyncState,
+    lock_capacity,
 )
 from routing.outcome import QueueItem, ReasonCode
 from routing.route import drain_queue
@@ -239,6 +240,7 @@ def drain(ctx: AppContext) -> JobResult:
             ).all()
             if not entries:
                 continue
+            lock_capacity(session)  # loads read and reservations written as one step (see lock_capacity)
             officers = ctx.officers(session, name)
             agents, profiles, licences = officers.agents, officers.profiles, officers.licences
             items = [QueueItem(str(lead.id), float(entry.score), entry.enqueued_at, ReasonCode.CAPACITY_FULL_QUEUED)

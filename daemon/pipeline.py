@@ -27,7 +27,9 @@ from connectors.base import Connector, QuotaExhaustedError, RetryableConnectorEr
 from daemon import outbox, watermarks
 from daemon.context import AppContext, crash_if, open_leads_frame
 from daemon.lead_sync import lead_frame_rows, upsert_fetched
-from daemon.store import Assignment, AssignmentState, AuditEvent, Lead, QueueEntry, QueueKind, QueueState, Score
+from daemon.store import (
+    Assignment, AssignmentState, AuditEvent, Lead, QueueEntry, QueueKind, QueueState, Score, lock_capacity,
+)
 from daemon.store.models import ACTIVE_ASSIGNMENT_STATES
 from daemon.learning.ab import CONTROL_ARM, assign_arm
 from routing.agents_file import AgentSpec
@@ -168,6 +170,7 @@ def decide(ctx: AppContext, session: Session, leads: list[Lead], hashes: list[st
     scored: ScoredBatch = model.score(frame, top_reasons=ctx.config.scoring.top_reasons)
     t = _stage(report, "score", t)
 
+    lock_capacity(session)  # until commit: the loads read below stay true until the reservations are written
     held = _held(session, [lead.id for lead in leads if lead.id is not None])
     arms = ab_arms(ctx, leads, connector)
     to_route = [i for i, lead in enumerate(leads) if lead.id not in held]

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlmodel import Session
@@ -191,3 +191,18 @@ def session_scope(engine: Engine, *, readonly: bool = False) -> Iterator[Session
         raise
     finally:
         session.close()
+
+
+# Any fixed 64-bit number: the advisory lock that orders reservations of officer capacity.
+CAPACITY_LOCK_KEY = 0x1EAD_C0DE_CA9A
+
+
+def lock_capacity(session: Session) -> None:
+    """Hold officer capacity for the rest of this transaction: who reads loads and reserves runs alone.
+
+    Two daemons (or a poll and an API call) on one PostgreSQL would otherwise both see an officer's last
+    free slot and both take it. On SQLite every writing transaction already starts with BEGIN IMMEDIATE,
+    which is the same guarantee, so there is nothing to do.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CAPACITY_LOCK_KEY})

@@ -202,3 +202,33 @@ def test_given_a_password_file_then_the_postgresql_url_gets_it_and_logs_never_sh
     url = database_url(config)
     assert url == "postgresql+psycopg://lp:s3cr3t@db.internal:5432/lp"
     assert "s3cr3t" not in masked(url)
+
+
+def test_given_capacity_locked_then_another_transaction_waits_for_it_until_commit(engine: Engine) -> None:
+    """On PostgreSQL the advisory lock orders reservations across daemons; SQLite's BEGIN IMMEDIATE does."""
+    import threading
+    import time as clock
+
+    from daemon.store import JobRun, lock_capacity, utcnow
+
+    waited: list[float] = []
+
+    def second() -> None:
+        started = clock.perf_counter()
+        with session_scope(engine) as other:
+            lock_capacity(other)
+            other.execute(sa.text("SELECT 1"))
+            if engine.dialect.name == "sqlite":
+                other.add(JobRun(job="probe", started_at=utcnow(), status="ok"))  # a write: needs the lock
+        waited.append(clock.perf_counter() - started)
+
+    with session_scope(engine) as first:
+        lock_capacity(first)
+        first.add(JobRun(job="holder", started_at=utcnow(), status="ok"))
+        first.flush()  # SQLite takes its write lock here, PostgreSQL took the advisory one above
+        t = threading.Thread(target=second)
+        t.start()
+        clock.sleep(0.6)
+        assert not waited, "the second transaction got the capacity while the first held it"
+    t.join(timeout=30)
+    assert waited and waited[0] >= 0.5
