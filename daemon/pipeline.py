@@ -155,8 +155,11 @@ def _route_arms(ctx: AppContext, frame: pd.DataFrame, arms: list[str | None], pr
 
 
 def decide(ctx: AppContext, session: Session, leads: list[Lead], hashes: list[str], now: datetime,
-           connector: str, report: CycleReport | None = None) -> tuple[list[Decision], RoutingResult, list[AgentSpec]]:
-    """Compliance, scoring and routing for a batch of stored leads (pure packages; reads the store only)."""
+           connector: str, report: CycleReport | None = None, *,
+           reserve: bool = True) -> tuple[list[Decision], RoutingResult, list[AgentSpec]]:
+    """Compliance, scoring and routing for a batch of stored leads (pure packages; reads the store only).
+
+    `reserve`: the caller will write the reservations (see persist); the officers' loads are then locked."""
     report = report or CycleReport(connector)
     t = time.perf_counter()
     frame = pd.DataFrame(lead_frame_rows(leads))
@@ -170,7 +173,8 @@ def decide(ctx: AppContext, session: Session, leads: list[Lead], hashes: list[st
     scored: ScoredBatch = model.score(frame, top_reasons=ctx.config.scoring.top_reasons)
     t = _stage(report, "score", t)
 
-    lock_capacity(session)  # until commit: the loads read below stay true until the reservations are written
+    if reserve:
+        lock_capacity(session)  # until commit: the loads read below stay true until the reservations are written
     held = _held(session, [lead.id for lead in leads if lead.id is not None])
     arms = ab_arms(ctx, leads, connector)
     to_route = [i for i, lead in enumerate(leads) if lead.id not in held]

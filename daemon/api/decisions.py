@@ -126,7 +126,8 @@ def decide_group(ctx: AppContext, session: Session, requests: list[dict[str, Any
 
     leads = [_upsert(session, existing, requests[i], now) for i in todo]
     session.flush()
-    decisions, routing, agents = decide(ctx, session, leads, [hashes[i] for i in todo], now, API_CONNECTOR, report)
+    decisions, routing, agents = decide(ctx, session, leads, [hashes[i] for i in todo], now, API_CONNECTOR, report,
+                                        reserve=assign)
     record_decisions(session, decisions, routing, now, reserve=assign)
     blocked: list[str] = []
     reserved: list[Lead] = []
