@@ -80,7 +80,8 @@ def _jsonable(value: Any) -> Any:
     if kind is bool or kind is int or value is None:
         return value
     if kind is float:
-        return value if math.isfinite(value) else None
+        # 700.0 (a number column with a gap reads as floats) and 700 are one input: hash them alike
+        return (int(value) if value.is_integer() else value) if math.isfinite(value) else None
     if is_blank(value):
         return None
     if isinstance(value, (bool, np.bool_)):
@@ -88,7 +89,7 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (int, np.integer)):
         return int(value)
     if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
+        return _jsonable(float(value))
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, (date, np.datetime64)):

@@ -295,10 +295,14 @@ class Calibrator:
     floor: float = 1e-3
 
     def predict(self, raw: np.ndarray) -> np.ndarray:
+        # the fitted curves evaluated directly (tested equal to predict/predict_proba): sklearn's own
+        # validation costs more than the arithmetic for the API's one lead
+        x = np.asarray(raw, dtype=np.float64).ravel()
         if self.method == "isotonic":
-            p = self.model.predict(raw)
+            iso = self.model
+            p = np.interp(np.clip(x, iso.X_min_, iso.X_max_), iso.X_thresholds_, iso.y_thresholds_)
         else:
-            p = self.model.predict_proba(np.asarray(raw).reshape(-1, 1))[:, 1]
+            p = sigmoid(x * float(self.model.coef_[0, 0]) + float(self.model.intercept_[0]))
         # a calibrated 0 or 1 is never true for a lead; keep probabilities off the walls
         return np.clip(p, self.floor, 1 - self.floor)
 

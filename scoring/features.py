@@ -298,8 +298,9 @@ def _columns(frame: pd.DataFrame, wanted: list[str]) -> dict[str, pd.Series | np
     instead of a pandas Series per column: the parsers' small-batch path reads values one by one)."""
     if len(frame) > parsing.SMALL_BATCH:
         return {col: frame[col] for col in wanted if col in frame.columns}
-    have = set(frame.columns)
-    return {col: frame[col].to_numpy(dtype=object) for col in wanted if col in have}
+    position = {col: j for j, col in enumerate(frame.columns)}
+    block = frame.to_numpy(dtype=object)
+    return {col: block[:, position[col]] for col in wanted if col in position}
 
 
 def _ratio(a: np.ndarray, b: np.ndarray, hi: float) -> np.ndarray:

@@ -124,10 +124,11 @@ def decide_group(ctx: AppContext, session: Session, requests: list[dict[str, Any
     if not todo:
         return GroupResult(_complete(answers))
 
+    all_new = all(requests[i]["lead_id"] not in existing for i in todo)
     leads = [_upsert(session, existing, requests[i], now) for i in todo]
     session.flush()
     decisions, routing, agents = decide(ctx, session, leads, [hashes[i] for i in todo], now, API_CONNECTOR, report,
-                                        reserve=assign)
+                                        reserve=assign, held=set() if all_new else None)
     record_decisions(session, decisions, routing, now, reserve=assign)
     blocked: list[str] = []
     reserved: list[Lead] = []

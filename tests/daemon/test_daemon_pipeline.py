@@ -164,3 +164,51 @@ def test_given_junk_values_then_the_lead_is_still_written_back_with_why_and_the_
     engine.dispose()
     assert {b["connector"] for b in batches} == {"salesforce", "hubspot"}
     assert all(set(b["groups"]) == {"contact", "financial", "behaviour", "property"} for b in batches)
+
+
+def test_given_a_small_batch_then_its_object_frame_decides_exactly_like_a_typed_frame(world: DemoEnvironment) -> None:
+    """Up to SMALL_FRAME leads the pipeline hands the pure packages one block of Python objects (fast to
+    build); compliance, scoring and routing must read it exactly as they read the typed frame."""
+    import dataclasses
+
+    import numpy as np
+    import pandas as pd
+
+    from compliance.check import check_leads
+    from daemon.context import AppContext, open_leads_frame
+    from daemon.lead_sync import lead_frame_rows
+    from daemon.pipeline import SMALL_FRAME, lead_frame
+    from routing import route
+
+    once(world)
+    ctx = AppContext.build(world.config, connectors={})
+    try:
+        with ctx.session(readonly=True) as session:
+            leads = list(session.execute(select(Lead).order_by(Lead.id)).scalars().all())[:SMALL_FRAME]
+            small, typed = lead_frame(leads), pd.DataFrame(lead_frame_rows(leads))
+            assert len(leads) > 10 and (small.dtypes == object).all() and not (typed.dtypes == object).all()
+            officers = ctx.officers(session, "salesforce")
+            open_leads = open_leads_frame(session)
+        now = ctx.clock()
+        ids = [a.agent_id for a in officers.agents]
+        outcomes = []
+        for frame in (small, typed):
+            checks = check_leads(frame, now=now, config=ctx.config.compliance, dnc=ctx.dnc,
+                                 licences=officers.licences, agent_ids=ids)
+            scored = ctx.model().score(frame)
+            routed = route(frame.assign(score=scored.score, probability=scored.probability,
+                                        allowed_channels=[list(c.allowed_channels) for c in checks]),
+                           officers.profiles, ctx.config.routing, now, open_leads=open_leads,
+                           licensed=lambda s, a: officers.licences.eligibility_mask(s, a, now.date()))
+            outcomes.append((checks, scored, routed))
+        (c1, s1, r1), (c2, s2, r2) = outcomes
+        diffs = [(i, f.name, getattr(a, f.name), getattr(b, f.name)) for i, (a, b) in enumerate(zip(c1, c2, strict=True))
+                 for f in dataclasses.fields(a) if getattr(a, f.name) != getattr(b, f.name)]
+        assert not diffs, diffs[:6]  # hashes included: the audit trail must not depend on the batch size
+        np.testing.assert_array_equal(s1.probability, s2.probability)
+        np.testing.assert_array_equal(s1.score, s2.score)
+        assert s1.reason_text == s2.reason_text
+        assert [(a.agent_id, a.outcome, a.reason) for a in r1.assignments] == \
+            [(a.agent_id, a.outcome, a.reason) for a in r2.assignments]
+    finally:
+        ctx.close()

@@ -90,3 +90,17 @@ def test_given_a_fitted_logistic_member_then_the_direct_computation_equals_predi
     pipe = build_member("logistic_regression", {"C": 1.0, "class_weight": "balanced", "max_iter": 500}).fit(X, y)
     np.testing.assert_allclose(lr_proba(pipe, X), pipe.predict_proba(X)[:, 1], rtol=0, atol=1e-6)
     np.testing.assert_allclose(lr_proba(pipe, X[:1]), pipe.predict_proba(X[:1])[:, 1], rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("method", ["isotonic", "sigmoid"])
+def test_given_a_fitted_calibrator_then_its_direct_curve_equals_sklearns(method: str) -> None:
+    from scoring.ensemble import fit_calibrator
+
+    rng = np.random.default_rng(8)
+    raw = rng.normal(size=3000)
+    y = (rng.random(3000) < 1 / (1 + np.exp(-(raw * 1.3 - 0.5)))).astype(int)
+    cal = fit_calibrator(raw, y, method, isotonic_min_rows=100)
+    probe = np.r_[rng.normal(scale=2.0, size=500), -50.0, 50.0, raw.min(), raw.max()]  # also past both ends
+    expected = (cal.model.predict(probe) if method == "isotonic"
+                else cal.model.predict_proba(probe.reshape(-1, 1))[:, 1])
+    np.testing.assert_allclose(cal.predict(probe), np.clip(expected, cal.floor, 1 - cal.floor), rtol=0, atol=1e-12)
