@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
-from sqlmodel import Session
+from sqlalchemy import insert, select
+from sqlmodel import Session, SQLModel
 
 from compliance.check import ComplianceResult, check_leads
 from compliance.licensing import LicenceRegistry
@@ -278,16 +278,19 @@ def persist(session: Session, connector: str, decisions: list[Decision], routing
     """
     crm = connector != API_CONNECTOR
     owners = {a.agent_id: a.crm_user_id for a in agents}
+    # scores and audit events are written in bulk: nothing reads them back as objects in this transaction,
+    # and building one ORM object each was most of the time a batch spent in the store
+    scores: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
     for d in decisions:
         lead, c = d.lead, d.compliance
         lead.input_hash = d.input_hash
-        session.add(Score(lead_pk=lead.id, model_version=d.model_version, probability=d.probability,
-                          score=d.score, confidence=d.confidence, reasons=d.reasons, input_hash=d.input_hash,
-                          variant=d.arm, scored_at=now))
-        session.add(AuditEvent(kind="compliance", lead_pk=lead.id, input_hash=c.input_hash,
-                               rule_set_version=c.rule_set_version, created_at=now,
-                               payload={"status": c.status, "channels": list(c.allowed_channels),
-                                        "reasons": [x.value for x in c.reasons], "lead_hash": c.lead_hash}))
+        scores.append({"lead_pk": lead.id, "model_version": d.model_version, "probability": d.probability,
+                       "score": d.score, "confidence": d.confidence, "reasons": d.reasons,
+                       "input_hash": d.input_hash, "variant": d.arm, "scored_at": now})
+        events.append(audit_row("compliance", lead.id, now, {
+            "status": c.status, "channels": list(c.allowed_channels), "reasons": [x.value for x in c.reasons],
+            "lead_hash": c.lead_hash}, input_hash=c.input_hash, rule_set_version=c.rule_set_version))
         if not c.compliant:
             report.blocked_reasons.update(x.value for x in c.reasons)
         external = owner = None
@@ -295,7 +298,7 @@ def persist(session: Session, connector: str, decisions: list[Decision], routing
         if r is not None:
             report.outcomes[r.outcome.value] += 1
             reserved = reserve and r.agent_id is not None
-            session.add(AuditEvent(kind="routing", lead_pk=lead.id, created_at=now, payload={
+            events.append(audit_row("routing", lead.id, now, {
                 "outcome": r.outcome.value, "reason_code": r.reason_code.value, "reason": r.reason,
                 "agent_id": r.agent_id, "score": d.score, "arm": d.arm, "strategy": r.strategy,
                 "alternatives": [a.agent_id for a in r.alternatives], "source": connector, "reserved": reserved}))
@@ -313,9 +316,24 @@ def persist(session: Session, connector: str, decisions: list[Decision], routing
             report.outcomes["rescored"] += 1
         if crm:
             outbox.enqueue(session, connector, lead.id, "result", _write_back_item(d, owner, external, now), now)
+    insert_rows(session, Score, scores)
+    insert_rows(session, AuditEvent, events)
     if reserve:
         session.flush()
         apply_takebacks(session, routing, now)
+
+
+def audit_row(kind: str, lead_pk: int | None, now: datetime, payload: dict[str, Any], *,
+              input_hash: str | None = None, rule_set_version: str | None = None) -> dict[str, Any]:
+    """An audit event as a row for insert_rows (every column given: bulk rows skip the model's defaults)."""
+    return {"kind": kind, "lead_pk": lead_pk, "payload": payload, "input_hash": input_hash,
+            "rule_set_version": rule_set_version, "created_at": now}
+
+
+def insert_rows(session: Session, model: type[SQLModel], rows: list[dict[str, Any]]) -> None:
+    """Insert many rows of one table in one statement (executemany), without building ORM objects."""
+    if rows:
+        session.execute(insert(model), rows)
 
 
 def add_assignment(session: Session, lead: Lead, routed: RoutedLead, now: datetime, *, crm: bool = True) -> str:

@@ -16,12 +16,12 @@ from sqlmodel import Session
 
 from config.errors import LeadpilotError
 from daemon.api.record import (
-    API_CONNECTOR, active_assignments, answer, record_decisions, store_answer, stored_answers,
+    API_CONNECTOR, active_assignments, answer, answer_row, record_decisions, stored_answers,
 )
 from daemon.context import AppContext
 from daemon.lead_sync import input_hash
-from daemon.pipeline import CycleReport, decide
-from daemon.store import Lead
+from daemon.pipeline import CycleReport, decide, insert_rows
+from daemon.store import AuditEvent, Lead
 
 
 class LeadConflictError(LeadpilotError):
@@ -132,13 +132,15 @@ def decide_group(ctx: AppContext, session: Session, requests: list[dict[str, Any
     record_decisions(session, decisions, routing, now, reserve=assign)
     blocked: list[str] = []
     reserved: list[Lead] = []
+    kept: list[dict[str, Any]] = []
     for i, d in zip(todo, decisions, strict=True):
         body = answer(d, agents, holders.get(int(d.lead.id)) if d.lead.id is not None else None, now,
                       reserve=assign)
-        store_answer(session, d.lead, d.input_hash, body, now)
+        kept.append(answer_row(d.lead, d.input_hash, body, now))
         answers[i] = body
         if not d.compliance.compliant:
             blocked.extend(x.value for x in d.compliance.reasons)
         if body["routing"]["assigned"] and d.routed is not None:
             reserved.append(d.lead)
+    insert_rows(session, AuditEvent, kept)
     return GroupResult(_complete(answers), computed=len(todo), reserved=reserved, blocked_reasons=blocked)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from compliance.reasons import REASONS
-from daemon.pipeline import API_CONNECTOR, CycleReport, Decision, persist
+from daemon.pipeline import API_CONNECTOR, CycleReport, Decision, audit_row, persist
 from daemon.store import Assignment, AuditEvent, Lead
 from daemon.store.models import ACTIVE_ASSIGNMENT_STATES
 from routing.agents_file import AgentSpec
@@ -72,9 +72,9 @@ def answer(d: Decision, agents: list[AgentSpec], holder: Assignment | None, now:
     }
 
 
-def store_answer(session: Session, lead: Lead, input_hash: str, body: dict[str, Any], now: datetime) -> None:
-    """Keep the answer given, so the same lead with the same inputs gets it again."""
-    session.add(AuditEvent(kind=ANSWER_EVENT, lead_pk=lead.id, input_hash=input_hash, created_at=now, payload=body))
+def answer_row(lead: Lead, input_hash: str, body: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The answer given, as an audit row (store with insert_rows), so the same lead and inputs get it again."""
+    return audit_row(ANSWER_EVENT, lead.id, now, body, input_hash=input_hash)
 
 
 def stored_answers(session: Session, lead_pks: list[int]) -> dict[tuple[int, str], dict[str, Any]]:
