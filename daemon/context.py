@@ -107,15 +107,19 @@ def history_frame(session: Session) -> pd.DataFrame:
                                        "first_time_buyer", "probability", "score"])
 
 
+# built once: constructing the statement cost more than running it, once per decided batch
+_OPEN_LEADS = (
+    select(Assignment.lead_pk, Assignment.agent_id, Assignment.assigned_at, Score.score)
+    .outerjoin(Outcome, Outcome.lead_pk == Assignment.lead_pk)
+    .outerjoin(Score, Score.lead_pk == Assignment.lead_pk)
+    .where(Assignment.state.in_(ACTIVE_ASSIGNMENT_STATES), Outcome.id.is_(None))
+    .order_by(Assignment.lead_pk, Score.scored_at)
+)
+
+
 def open_leads_frame(session: Session) -> pd.DataFrame:
     """Leads officers hold now (active assignment, no outcome yet): their load and the take-back pool."""
-    rows = session.execute(
-        select(Assignment.lead_pk, Assignment.agent_id, Assignment.assigned_at, Score.score)
-        .outerjoin(Outcome, Outcome.lead_pk == Assignment.lead_pk)
-        .outerjoin(Score, Score.lead_pk == Assignment.lead_pk)
-        .where(Assignment.state.in_(ACTIVE_ASSIGNMENT_STATES), Outcome.id.is_(None))
-        .order_by(Assignment.lead_pk, Score.scored_at)
-    ).all()
+    rows = session.execute(_OPEN_LEADS).all()
     latest = {pk: (agent, at, score) for pk, agent, at, score in rows}  # rows come oldest score first
     return pd.DataFrame({
         "lead_id": [str(pk) for pk in latest], "agent_id": [str(v[0]) for v in latest.values()],

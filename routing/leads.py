@@ -55,9 +55,30 @@ def score_band(score: float, config: RoutingConfig) -> str | None:
     return "medium" if score >= config.thresholds.queue_score else "low"
 
 
+# Up to this many leads, values are read one by one in Python (pandas' fixed cost per call dominates
+# for the scoring API's one lead); both ways give the same numbers (tested).
+SMALL_BATCH = 32
+
+
+def numbers(values: pd.Series | np.ndarray | list[object]) -> np.ndarray:
+    """Floats (a new array), NaN for what is missing or not a number, as pd.to_numeric(errors='coerce') reads."""
+    if len(values) > SMALL_BATCH:
+        return np.array(pd.to_numeric(pd.Series(values) if isinstance(values, list) else values, errors="coerce"),
+                        dtype=float)
+    out = np.empty(len(values), dtype=float)
+    for i, v in enumerate(values.tolist() if isinstance(values, (pd.Series, np.ndarray)) else values):
+        if v is None or v is pd.NA or v is pd.NaT:
+            out[i] = np.nan
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            out[i] = float(v)
+        else:  # text, bools and the rest: pandas' own rules
+            out[i] = float(pd.to_numeric(pd.Series([v], dtype=object), errors="coerce").iloc[0])
+    return out
+
+
 def credit_tiers(credit_scores: pd.Series, config: RoutingConfig) -> list[str | None]:
     """subprime / near_prime / prime from the configured cut points; None when missing or implausible."""
-    values = pd.to_numeric(credit_scores, errors="coerce").to_numpy(dtype=float)
+    values = numbers(credit_scores)
     out: list[str | None] = []
     for value in values:
         if not np.isfinite(value) or not 300 <= value <= 850:
@@ -104,8 +125,8 @@ def parse_channels(value: object) -> frozenset[str] | None:
     return frozenset(s for s in (str(v).strip().lower() for v in items) if s in ALL_CHANNELS)
 
 
-def _column(frame: pd.DataFrame, name: str) -> pd.Series:
-    return frame[name] if name in frame.columns else pd.Series([None] * len(frame), index=frame.index, dtype=object)
+def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
+    return frame[name].to_numpy() if name in frame.columns else np.full(len(frame), None, dtype=object)
 
 
 def prepare_leads(leads: pd.DataFrame, config: RoutingConfig) -> LeadView:
@@ -122,9 +143,9 @@ def prepare_leads(leads: pd.DataFrame, config: RoutingConfig) -> LeadView:
         dupes = sorted({x for x in lead_ids if lead_ids.count(x) > 1})[:5]
         raise BadInputError(f"duplicate lead_id in the batch: {', '.join(dupes)}")
     # np.array copies: pandas hands out read-only views under copy-on-write
-    scores = np.array(pd.to_numeric(_column(leads, SCORE), errors="coerce"), dtype=float)
+    scores = numbers(_column(leads, SCORE))
     scores[(scores < 0) | (scores > 100)] = np.nan
-    prob = np.array(pd.to_numeric(_column(leads, PROBABILITY), errors="coerce"), dtype=float)
+    prob = numbers(_column(leads, PROBABILITY))
     prob[(prob < 0) | (prob > 1)] = np.nan
     if ALLOWED_CHANNELS in leads.columns:
         channels = [parse_channels(v) for v in leads[ALLOWED_CHANNELS]]
@@ -132,7 +153,7 @@ def prepare_leads(leads: pd.DataFrame, config: RoutingConfig) -> LeadView:
         channels = [ALL_CHANNELS] * len(leads)
     loans = [loan_type(v) for v in _column(leads, "loan_type")]
     tiers = credit_tiers(_column(leads, "credit_score"), config)
-    amounts = np.array(pd.to_numeric(_column(leads, "loan_amount"), errors="coerce"), dtype=float)
+    amounts = numbers(_column(leads, "loan_amount"))
     first = [flag(v) for v in _column(leads, FIRST_TIME_BUYER)]
     tags: list[frozenset[str]] = []
     for i in range(len(leads)):

@@ -5,6 +5,8 @@ loads, licences, open leads and `now` come in as arguments, decisions go out as 
 """
 from __future__ import annotations
 
+from collections import Counter
+
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -41,8 +43,8 @@ def _loads(profiles: ProfileSet, open_leads: pd.DataFrame | None) -> np.ndarray:
         return np.array([a.open_load for a in profiles.agents], dtype=int)
     if "agent_id" not in open_leads.columns:
         raise BadInputError("open leads need an agent_id column")
-    counts = open_leads["agent_id"].astype(str).value_counts()
-    return np.array([int(counts.get(a, 0)) for a in profiles.agent_ids], dtype=int)
+    counts = Counter(str(a) for a in open_leads["agent_id"].tolist())
+    return np.array([counts.get(a, 0) for a in profiles.agent_ids], dtype=int)
 
 
 def _precheck(view: LeadView, mm: MatchMatrix, config: RoutingConfig, score_of: np.ndarray) -> dict[int, Assignment]:

@@ -124,9 +124,21 @@ def predict_members(members: dict[str, Any], X: np.ndarray) -> dict[str, np.ndar
             out[name] = forest_proba(model, X)
         elif _is_lr_pipeline(model):
             out[name] = lr_proba(model, X)
+        elif isinstance(model, XGBClassifier):
+            out[name] = xgb_proba(model, X)
         else:
             out[name] = model.predict_proba(X)[:, 1]
     return out
+
+
+def xgb_proba(model: XGBClassifier, X: np.ndarray) -> np.ndarray:
+    """XGBoost's P(class 1) straight from its booster, over the trees predict_proba uses (early stopping's
+    best iteration): the same numbers (tested) without the sklearn wrapper's checks."""
+    best = getattr(model, "best_iteration", None)
+    rng = (0, int(best) + 1) if best is not None else (0, 0)
+    return np.asarray(model.get_booster().inplace_predict(
+        np.asarray(X, dtype=np.float32), iteration_range=rng, missing=np.nan, validate_features=False),
+        dtype=np.float64)
 
 
 def _is_lr_pipeline(model: Any) -> bool:

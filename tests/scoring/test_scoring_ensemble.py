@@ -104,3 +104,22 @@ def test_given_a_fitted_calibrator_then_its_direct_curve_equals_sklearns(method:
     expected = (cal.model.predict(probe) if method == "isotonic"
                 else cal.model.predict_proba(probe.reshape(-1, 1))[:, 1])
     np.testing.assert_allclose(cal.predict(probe), np.clip(expected, cal.floor, 1 - cal.floor), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("early_stopping", [True, False])
+def test_given_a_fitted_xgboost_member_then_the_booster_path_equals_predict_proba(early_stopping: bool) -> None:
+    from xgboost import XGBClassifier
+
+    from scoring.ensemble import xgb_proba
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(800, 5)).astype(np.float32)
+    X[rng.random(X.shape) < 0.1] = np.nan
+    y = (np.nan_to_num(X[:, 0]) + rng.normal(size=800) > 0).astype(int)
+    extra = {"early_stopping_rounds": 5} if early_stopping else {}
+    model = XGBClassifier(n_estimators=200, max_depth=3, learning_rate=0.3, n_jobs=1, **extra)
+    model.fit(X[:600], y[:600], **({"eval_set": [(X[600:], y[600:])], "verbose": False} if early_stopping else {}))
+    if early_stopping:
+        assert model.best_iteration < 199  # it stopped early: the tree count matters
+    np.testing.assert_allclose(xgb_proba(model, X), model.predict_proba(X)[:, 1], rtol=0, atol=1e-7)
+    np.testing.assert_allclose(xgb_proba(model, X[:1]), model.predict_proba(X[:1])[:, 1], rtol=0, atol=1e-7)
