@@ -50,7 +50,7 @@ def _complete(answers: list[Answer | None]) -> list[Answer]:
 def _upsert(session: Session, existing: dict[str, Lead], fields: dict[str, Any], now: datetime) -> Lead:
     lead = existing.get(fields["lead_id"])
     if lead is None:
-        lead = Lead(connector=API_CONNECTOR, crm_id=fields["lead_id"], **fields, first_seen_at=now, last_seen_at=now)
+        lead = Lead.new(connector=API_CONNECTOR, crm_id=fields["lead_id"], **fields, first_seen_at=now, last_seen_at=now)
         if lead.created_at is None:
             lead.created_at = now  # it arrives now: KPIs and label maturity count from here
         session.add(lead)

@@ -247,3 +247,29 @@ def test_anonymising_a_lead_clears_its_pii_and_raw_payload(engine: Engine) -> No
         stored = session.get(Lead, lead.id)
         assert all(getattr(stored, name) is None for name in PII_FIELDS)
         assert stored.anonymised and stored.anonymised_at == T1 and stored.credit_score == 42
+
+
+def test_given_values_then_the_fast_constructor_stores_the_same_row_as_the_model_constructor(engine: Engine) -> None:
+    """StoreModel.new skips SQLModel's per-field setattr; what reaches the database must not differ."""
+    from datetime import UTC, datetime
+
+    from daemon.store import session_scope
+
+    now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+    values = {"connector": "api", "lead_id": "L-1", "loan_amount": 350000.0, "credit_score": 742, "state": "TX",
+              "tcpa_consent": True, "consent_timestamp": now, "raw": {"Source": "web"}, "first_seen_at": now,
+              "last_seen_at": now}
+    with session_scope(engine) as session:
+        fast, slow = Lead.new(crm_id="fast", **values), Lead(crm_id="slow", **values)
+        assert fast.credit_score == 742 and fast.validation_problems == [] and fast.id is None
+        session.add_all([fast, slow])
+        session.flush()
+        assert fast.id is not None
+        fast.input_hash = "changed after insert"  # a later change on the new object is still tracked
+    with session_scope(engine, readonly=True) as session:
+        rows = {lead.crm_id: lead for lead in session.exec(select(Lead)).all()}
+    a, b = rows["fast"], rows["slow"]
+    differ = {c.key for c in Lead.__table__.columns if getattr(a, c.key) != getattr(b, c.key)}
+    assert differ == {"id", "crm_id", "input_hash"} and a.input_hash == "changed after insert"
+    with pytest.raises(TypeError, match="no field"):
+        Lead.new(crm_id="x", connector="api", not_a_field=1)
