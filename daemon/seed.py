@@ -54,7 +54,7 @@ def _lead_rows(rows: list[dict[str, str]], connector: str, report: LoadReport) -
         if not crm_id:
             raise BadInputError(f"a row has neither crm_id nor lead_id: {sorted(row)[:5]}...")
         raw = {k: v for k, v in row.items() if k not in _TRUTH_COLUMNS and k is not None}
-        leads.append(Lead(
+        leads.append(Lead.new(
             connector=connector, **{**fields, "crm_id": str(crm_id)}, raw=raw,
             validation_problems=[{"message": p} for p in problems], first_seen_at=now, last_seen_at=now,
         ))

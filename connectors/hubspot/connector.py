@@ -97,7 +97,7 @@ class HubSpotConnector(Connector):
                                         settings.owner_property})
         self._outcome_properties = sorted({MODIFIED, "lifecyclestage",
                                            *(f"hs_lifecyclestage_{s}_date" for s in settings.converted_stages)})
-        # hash of the inputs as last read, per contact: what the next write-back records as scored
+        # hash of the inputs as last read, per contact, until a write-back has put it on the contact
         self._read_hashes: OrderedDict[str, str] = OrderedDict()
 
     # ---- reading ---------------------------------------------------------------------------------
@@ -136,14 +136,20 @@ class HubSpotConnector(Connector):
         fields, problems = map_record(hit.properties, self.field_mapping)
         fields["crm_id"] = hit.id
         current = read_hash(fields)
-        self._read_hashes[hit.id] = current
-        self._read_hashes.move_to_end(hit.id)
-        while len(self._read_hashes) > _HASH_CACHE_SIZE:
-            self._read_hashes.popitem(last=False)
         names = self.settings.properties
-        return CrmLead(hit.id, from_ms(hit.modified_ms), fields, dict(hit.properties), problems,
-                       modified_by_integration=hit.properties.get(names.read_hash) == current,
-                       written_input_hash=hit.properties.get(names.input_hash) or None)
+        ours = hit.properties.get(names.read_hash) == current
+        if ours:
+            # the contact already carries this hash (our own write-back read again): a write would not
+            # change it, so nothing is kept; one entry per contact ever seen grew without end
+            self._read_hashes.pop(hit.id, None)
+        else:
+            self._read_hashes[hit.id] = current
+            self._read_hashes.move_to_end(hit.id)
+            while len(self._read_hashes) > _HASH_CACHE_SIZE:
+                self._read_hashes.popitem(last=False)
+        # Hit's properties are this read's own copy: they become the raw payload as they are
+        return CrmLead(hit.id, from_ms(hit.modified_ms), fields, hit.properties, problems,
+                       modified_by_integration=ours, written_input_hash=hit.properties.get(names.input_hash) or None)
 
     def fetch_outcomes(self, since: Watermark, limit: int) -> OutcomeBatch:
         """Contacts whose lifecycle stage reached a converted stage, with their deals' won/lost and amounts."""
@@ -208,6 +214,9 @@ class HubSpotConnector(Connector):
                 results.update({i.crm_id: WriteBackResult(i.crm_id, False, str(exc), retryable=True)
                                 for i in pending[start:]})
                 break
+        for crm_id, result in results.items():
+            if result.ok:  # the contact carries the hash now; a failed write keeps it for the retry
+                self._read_hashes.pop(crm_id, None)
         return [results[item.crm_id] for item in items]
 
     def _update(self, chunk: list[WriteBackItem]) -> dict[str, WriteBackResult]:

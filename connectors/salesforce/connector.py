@@ -164,7 +164,10 @@ class SalesforceConnector(Connector):
         return Watermark(max(stamps), None)
 
     def _to_lead(self, record: dict[str, Any], integration_user: str) -> CrmLead:
-        raw = {k: v for k, v in record.items() if k != "attributes"}
+        # the parsed record becomes the raw payload in place: a copy per record doubled what every poll
+        # holds for its overlap re-read (~800 records at a steady 2.5 leads/s)
+        record.pop("attributes", None)
+        raw = record
         fields, problems = map_record(raw, self.field_mapping)
         fields["crm_id"] = str(raw["Id"])
         stamp = parse_datetime(raw["SystemModstamp"])
