@@ -227,6 +227,11 @@ def sync_outcomes(ctx: AppContext) -> JobResult:
     return JobResult(f"{stored} outcomes stored")
 
 
+# The queue is served in this order (score, then first in); a run looks at most this many waiting leads,
+# so a long backlog costs each run the same, and the rest waits for the next run.
+DRAIN_PAGE = 500
+
+
 def drain(ctx: AppContext) -> JobResult:
     """Serve waiting queued leads (score, then first-in first-out) as officers free up."""
     served = 0
@@ -237,6 +242,8 @@ def drain(ctx: AppContext) -> JobResult:
                 select(QueueEntry, Lead).join(Lead, Lead.id == QueueEntry.lead_pk)
                 .where(QueueEntry.state == QueueState.WAITING.value, QueueEntry.kind.in_(("priority", "queue")),
                        Lead.connector == name)
+                .order_by(QueueEntry.score.desc(), QueueEntry.enqueued_at, QueueEntry.id)
+                .limit(DRAIN_PAGE)
             ).all()
             if not entries:
                 continue

@@ -96,6 +96,35 @@ def test_queue_drain_assigns_waiting_leads_when_an_officer_has_room(ctx: AppCont
     assert lead is None or lead.id is not None
 
 
+def test_queue_drain_looks_at_one_page_of_the_backlog_in_serving_order(ctx: AppContext,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(jobs, "DRAIN_PAGE", 1)
+    now = ctx.clock()
+    with ctx.session() as session:  # a backlog: leads without an officer or a queue place, queued at other scores
+        held = select(Assignment.lead_pk).where(Assignment.state.in_(("pending", "written")))
+        free = session.execute(select(Lead).where(Lead.id.not_in(held), Lead.id.not_in(select(QueueEntry.lead_pk)))
+                               .order_by(Lead.id)).scalars().all()
+        for i, lead in enumerate(free):
+            session.add(QueueEntry(lead_pk=lead.id, score=60 + (i * 7) % 30, kind="queue", reason="test backlog",
+                                   enqueued_at=now, updated_at=now))
+    with ctx.session(readonly=True) as session:
+        before = session.execute(select(QueueEntry.id, Lead.connector).join(Lead, Lead.id == QueueEntry.lead_pk)
+                                 .where(QueueEntry.state == QueueState.WAITING.value,
+                                        QueueEntry.kind.in_(("queue", "priority")))
+                                 .order_by(QueueEntry.score.desc(), QueueEntry.enqueued_at, QueueEntry.id)).all()
+    per_connector: dict[str, list[int]] = {}
+    for entry_id, connector in before:
+        per_connector.setdefault(connector, []).append(entry_id)
+    assert max(len(ids) for ids in per_connector.values()) >= 2, "the world needs a backlog for this test"
+    assert jobs.drain(ctx).ok
+    with ctx.session(readonly=True) as session:
+        after = dict(session.execute(select(QueueEntry.id, QueueEntry.state)
+                                     .where(QueueEntry.id.in_([i for i, _ in before]))).all())
+    # per connector only the first in serving order may have moved; the rest waits for the next run
+    for ids in per_connector.values():
+        assert all(after[i] == QueueState.WAITING.value for i in ids[1:])
+
+
 def test_outcomes_from_the_crm_become_labels(ctx: AppContext, world: DemoEnvironment) -> None:
     store = world.salesforce_store
     lead = store.records("Lead")[0]
