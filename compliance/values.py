@@ -91,7 +91,10 @@ def _from_epoch(seconds: float) -> datetime:
         raise TimestampError(f"{seconds} is not an epoch time")
     if seconds > _EPOCH_MS_FROM:
         seconds /= 1000.0
-    return datetime.fromtimestamp(seconds, tz=UTC)
+    try:
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (OverflowError, OSError, ValueError):  # past year 9999 (or what the platform's time_t holds)
+        raise TimestampError(f"{seconds:.0f} is not an epoch time (too far in the future)") from None
 
 
 def require_aware(now: datetime) -> datetime:

@@ -147,3 +147,9 @@ def test_unreadable_timestamp_raises_its_own_error() -> None:
 def test_given_any_junk_consent_fields_then_reasons_never_an_exception(junk: dict[str, object]) -> None:
     result = check_consent(good_lead(**junk), now=NOW, config=CFG)
     assert all(isinstance(r, Reason) for r in result.reasons)
+
+
+@pytest.mark.parametrize("stamp", [67768036191676796929, 10**17, 1e300])
+def test_given_an_epoch_past_any_calendar_then_a_consent_reason_not_a_crash(stamp: float) -> None:
+    result = check_consent(good_lead(consent_timestamp=stamp), now=NOW, config=CFG)
+    assert result.reasons  # unreadable consent time: the lead gets a reason, never an exception
