@@ -75,6 +75,16 @@ class _Known:
     holders: dict[int, Any]
 
 
+def _replay(stored: dict[tuple[int, str], dict[str, Any]], pk: int, digest: str, assign: bool,
+            holders: dict[int, Any]) -> dict[str, Any] | None:
+    """The answer stored for these inputs, if it still holds: with `assign`, only while the officer it
+    reserved still holds the lead."""
+    kept = stored.get((pk, digest))
+    if kept is None or (assign and not (kept["routing"]["assigned"] and pk in holders)):
+        return None
+    return kept
+
+
 def _known(session: Session, requests: list[dict[str, Any]], assign: bool) -> _Known:
     """The stored leads, and the answer each request gets without a new decision (a replay or a conflict).
 
@@ -100,9 +110,7 @@ def _known(session: Session, requests: list[dict[str, Any]], assign: bool) -> _K
             answers[i] = LeadConflictError(
                 f"lead {fields['lead_id']} was anonymised under the retention policy; send it under a new lead_id")
         elif lead.input_hash == digest:
-            kept = stored.get((int(lead.id), digest))
-            if kept is not None and (not assign or (kept["routing"]["assigned"] and lead.id in holders)):
-                answers[i] = kept
+            answers[i] = _replay(stored, int(lead.id), digest, assign, holders)
     return _Known(existing, hashes, answers, holders)
 
 
@@ -128,8 +136,8 @@ def replays(ctx: AppContext, requests: list[dict[str, Any]], *, assign: bool) ->
         holders = active_assignments(session, pks) if assign else {}
     answers = []
     for pk, digest in zip(pks, hashes, strict=True):
-        kept = stored.get((pk, digest))
-        if kept is None or (assign and not (kept["routing"]["assigned"] and pk in holders)):
+        kept = _replay(stored, pk, digest, assign, holders)
+        if kept is None:
             return None
         answers.append(kept)
     return answers
