@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import subprocess
 import sys
 import tempfile
@@ -63,11 +64,24 @@ def batch_counts(url: str) -> tuple[float, float]:
     return values.get("leadpilot_api_batch_leads_count", 0.0), values.get("leadpilot_api_batch_leads_sum", 0.0)
 
 
-def open_loop(url: str, path: str, bodies: list[Any], rate: float, threads: int) -> dict[str, Any]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (Linux /proc; 0.0 where there is none)."""
+    import os
+
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def open_loop(url: str, path: str, bodies: list[Any], rate: float, threads: int,
+              server_pid: int = 0) -> dict[str, Any]:
     """Send bodies[i] at start + i/rate from `threads` workers; latency from the due time to the answer."""
     import httpx
 
     batches_before, leads_before = batch_counts(url)
+    cpu_before = (cpu_seconds(server_pid), time.process_time())
 
     latencies: list[float] = []
     service: list[float] = []
@@ -108,10 +122,12 @@ def open_loop(url: str, path: str, bodies: list[Any], rate: float, threads: int)
     for t in pool:
         t.join()
     elapsed = time.perf_counter() - start
+    server_cpu, load_cpu = cpu_seconds(server_pid) - cpu_before[0], time.process_time() - cpu_before[1]
     batches, leads = (after - before for after, before in zip(batch_counts(url), (batches_before, leads_before)))
     return {"calls": len(bodies), "ok": len(latencies), "errors": errors, "seconds": elapsed,
             "server_batches": batches, "leads_per_batch": leads / batches if batches else 0.0,
             "achieved_per_s": len(bodies) / elapsed, "offered_per_s": rate,
+            "server_cpu_ms_per_call": server_cpu * 1000 / len(bodies), "load_cpu_ms_per_call": load_cpu * 1000 / len(bodies),
             "latency": _percentiles(latencies), "service": _percentiles(service)}
 
 
@@ -132,7 +148,7 @@ def serial(url: str, path: str, bodies: list[Any]) -> dict[str, Any]:
 
 def run_load(spec_path: str) -> None:
     spec = json.loads(Path(spec_path).read_text())
-    url, leads, args = spec["url"], iter(spec["leads"]), spec["args"]
+    url, leads, args, pid = spec["url"], iter(spec["leads"]), spec["args"], spec["server_pid"]
 
     def take(n: int) -> list[Any]:
         return [next(leads) for _ in range(n)]
@@ -143,8 +159,8 @@ def run_load(spec_path: str) -> None:
     last: list[Any] = []
     for rate in rates(args["rate"]):
         last = take(int(rate * args["seconds"]))
-        out["single"][f"{rate:g}"] = open_loop(url, "/api/v1/score", last, rate, args["threads"])
-    out["replay"] = open_loop(url, "/api/v1/score", last, rates(args["rate"])[-1], args["threads"])
+        out["single"][f"{rate:g}"] = open_loop(url, "/api/v1/score", last, rate, args["threads"], pid)
+    out["replay"] = open_loop(url, "/api/v1/score", last, rates(args["rate"])[-1], args["threads"], pid)
     out["batch"] = serial(url, "/api/v1/score/batch", [{"leads": take(args["batch_size"])} for _ in range(args["batches"])])
     out["one_by_one"] = serial(url, "/api/v1/score", take(args["batch_size"]))
     print(json.dumps(out))
@@ -227,7 +243,7 @@ def main() -> int:
         leads = make_leads(world.pool, n_single + (args.batches + 1) * args.batch_size, "bench")
         spec = Path(tmp) / "load.json"
         spec.write_text(json.dumps({"url": api.url, "leads": leads, "warmup": make_leads(world.pool, 100, "warm"),
-                                    "args": vars(args)}))
+                                    "args": vars(args), "server_pid": os.getpid()}))
         try:
             try:
                 child = subprocess.run([sys.executable, __file__, "--load", str(spec)], capture_output=True,
@@ -289,7 +305,8 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> None:
               f"{phase['achieved_per_s']:6.1f}/s  p50 {p.get('p50_ms', 0):6.1f} ms  p90 {p.get('p90_ms', 0):6.1f}  "
               f"p99 {p.get('p99_ms', 0):6.1f}  max {p.get('max_ms', 0):6.1f}   "
               f"p99/target {p.get('p99_ms', math.inf) / TARGET_P99_MS:.2f}   "
-              f"leads per decision batch {phase['leads_per_batch']:.1f}")
+              f"leads per decision batch {phase['leads_per_batch']:.1f}   CPU ms a call: server "
+              f"{phase['server_cpu_ms_per_call']:.1f}, load {phase['load_cpu_ms_per_call']:.1f}")
     b = batch["latency"]
     print(f"\nPOST /api/v1/score/batch, {args.batch_size} new leads a call, {batch['calls']} calls in a row:")
     print(f"  p50 {b['p50_ms']:.1f} ms  p90 {b['p90_ms']:.1f}  max {b['max_ms']:.1f}   "

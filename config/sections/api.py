@@ -23,6 +23,11 @@ class ApiConfig(Section):
     max_pending_leads: int = Field(5000, ge=1, description="leads waiting to be scored before new calls get 503")
     request_timeout_s: float = Field(30.0, gt=0, le=600,
                                      description="a call still waiting for its decision after this gets 503")
+    switch_interval_ms: float = Field(
+        1.0, gt=0, le=100,
+        description="how often Python's threads take turns (sys.setswitchinterval) while the API serves; "
+                    "Python's default of 5 ms added up to 5 ms at every hand-over between the HTTP thread "
+                    "and the deciding thread under load")
 
     @model_validator(mode="after")
     def _tokens_when_enabled(self) -> "ApiConfig":

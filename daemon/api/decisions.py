@@ -7,21 +7,22 @@ and the officer's capacity reserved.
 """
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
 from config.errors import LeadpilotError
 from daemon.api.record import (
-    API_CONNECTOR, active_assignments, answer, answer_row, record_decisions, stored_answers,
+    API_CONNECTOR, active_assignments, answer, answer_row, holding, record_decisions, stored_answers,
 )
 from daemon.context import AppContext
 from daemon.lead_sync import input_hash
 from daemon.pipeline import CycleReport, decide, insert_rows
-from daemon.store import AuditEvent, Lead
+from daemon.store import AuditEvent, Lead, read_scope
 
 
 class LeadConflictError(LeadpilotError):
@@ -76,13 +77,18 @@ class _Known:
 
 
 def _replay(stored: dict[tuple[int, str], dict[str, Any]], pk: int, digest: str, assign: bool,
-            holders: dict[int, Any]) -> dict[str, Any] | None:
+            holders: Container[int]) -> dict[str, Any] | None:
     """The answer stored for these inputs, if it still holds: with `assign`, only while the officer it
     reserved still holds the lead."""
     kept = stored.get((pk, digest))
     if kept is None or (assign and not (kept["routing"]["assigned"] and pk in holders)):
         return None
     return kept
+
+
+# Built once (see record._ANSWERS): every call passes the replay check, new leads included.
+_KEYS = (select(Lead.id, Lead.crm_id, Lead.input_hash, Lead.anonymised)
+         .where(Lead.connector == API_CONNECTOR, Lead.crm_id.in_(bindparam("ids", expanding=True))))
 
 
 def _known(session: Session, requests: list[dict[str, Any]], assign: bool) -> _Known:
@@ -93,12 +99,11 @@ def _known(session: Session, requests: list[dict[str, Any]], assign: bool) -> _K
     """
     ids = [r["lead_id"] for r in requests]
     # which exist, by their key alone: whole rows are loaded only for those (new leads are the common case)
-    stored_ids = session.connection().execute(
-        select(Lead.crm_id).where(Lead.connector == API_CONNECTOR, Lead.crm_id.in_(ids))).scalars().all()
+    stored_ids = [row.crm_id for row in session.connection().execute(_KEYS, {"ids": ids})]
     existing = {lead.crm_id: lead for lead in session.execute(
         select(Lead).where(Lead.connector == API_CONNECTOR, Lead.crm_id.in_(stored_ids))).scalars()} if stored_ids else {}
     pks = [lead.id for lead in existing.values() if lead.id is not None]
-    stored = stored_answers(session, pks)
+    stored = stored_answers(session.connection(), pks)
     holders = active_assignments(session, pks)
     hashes = [input_hash(r) for r in requests]
     answers: list[Answer | None] = [None] * len(requests)
@@ -117,14 +122,12 @@ def _known(session: Session, requests: list[dict[str, Any]], assign: bool) -> _K
 def replays(ctx: AppContext, requests: list[dict[str, Any]], *, assign: bool) -> list[dict[str, Any]] | None:
     """The stored answers when every request has one (read only, so no wait behind decisions); else None.
 
-    Every call passes here first, new leads included, so it reads only the four columns it needs: loading
-    whole lead rows cost more than the rest of answering a replay.
+    Every call passes here first, new leads included, so it reads only the four columns it needs, on a
+    plain connection: loading lead rows in an ORM session cost more than the rest of answering a replay.
     """
     hashes = [input_hash(r) for r in requests]
-    with ctx.session(readonly=True) as session:
-        rows = session.connection().execute(
-            select(Lead.id, Lead.crm_id, Lead.input_hash, Lead.anonymised)
-            .where(Lead.connector == API_CONNECTOR, Lead.crm_id.in_([r["lead_id"] for r in requests]))).all()
+    with read_scope(ctx.engine) as conn:
+        rows = conn.execute(_KEYS, {"ids": [r["lead_id"] for r in requests]}).all()
         found = {crm_id: (int(pk), digest, anonymised) for pk, crm_id, digest, anonymised in rows}
         pks: list[int] = []
         for request, digest in zip(requests, hashes, strict=True):
@@ -132,8 +135,8 @@ def replays(ctx: AppContext, requests: list[dict[str, Any]], *, assign: bool) ->
             if known is None or known[2] or known[1] != digest:
                 return None  # new, anonymised (a 409 from the decider) or changed: decided
             pks.append(known[0])
-        stored = stored_answers(session, pks)
-        holders = active_assignments(session, pks) if assign else {}
+        stored = stored_answers(conn, pks)
+        holders = holding(conn, pks) if assign else set()
     answers = []
     for pk, digest in zip(pks, hashes, strict=True):
         kept = _replay(stored, pk, digest, assign, holders)

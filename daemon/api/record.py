@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from compliance.reasons import REASONS
@@ -77,15 +78,27 @@ def answer_row(lead: Lead, input_hash: str, body: dict[str, Any], now: datetime)
     return audit_row(ANSWER_EVENT, lead.id, now, body, input_hash=input_hash)
 
 
-def stored_answers(session: Session, lead_pks: list[int]) -> dict[tuple[int, str], dict[str, Any]]:
+# Built once: the replay check runs on every call, and building a statement cost more than running it.
+_ANSWERS = (select(AuditEvent.lead_pk, AuditEvent.input_hash, AuditEvent.payload)
+            .where(AuditEvent.kind == ANSWER_EVENT, AuditEvent.lead_pk.in_(bindparam("pks", expanding=True)))
+            .order_by(AuditEvent.id))
+_HOLDING = select(Assignment.lead_pk).where(Assignment.lead_pk.in_(bindparam("pks", expanding=True)),
+                                            Assignment.state.in_(ACTIVE_ASSIGNMENT_STATES))
+
+
+def stored_answers(conn: Connection, lead_pks: list[int]) -> dict[tuple[int, str], dict[str, Any]]:
     """(lead_pk, input_hash) -> the latest answer given for it."""
     if not lead_pks:
         return {}
-    rows = session.execute(
-        select(AuditEvent.lead_pk, AuditEvent.input_hash, AuditEvent.payload)
-        .where(AuditEvent.kind == ANSWER_EVENT, AuditEvent.lead_pk.in_(lead_pks)).order_by(AuditEvent.id)
-    ).all()
+    rows = conn.execute(_ANSWERS, {"pks": lead_pks}).all()
     return {(int(pk), str(h)): dict(payload) for pk, h, payload in rows}
+
+
+def holding(conn: Connection, lead_pks: list[int]) -> set[int]:
+    """The leads of `lead_pks` that hold an active (pending or written) assignment."""
+    if not lead_pks:
+        return set()
+    return {int(pk) for pk in conn.execute(_HOLDING, {"pks": lead_pks}).scalars()}
 
 
 def active_assignments(session: Session, lead_pks: list[int]) -> dict[int, Assignment]:

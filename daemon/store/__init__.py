@@ -7,7 +7,9 @@ Typical use::
     with session_scope(engine) as session:
         session.add(AuditEvent(kind="started"))
 """
-from daemon.store.engine import check_connection, database_url, lock_capacity, make_engine, masked, session_scope
+from daemon.store.engine import (
+    check_connection, database_url, lock_capacity, make_engine, masked, read_scope, session_scope,
+)
 from daemon.store.errors import StoreError
 from daemon.store.migrate import (
     SchemaStatus, current_revision, ensure_schema, head_revision, schema_status, upgrade,
@@ -23,6 +25,7 @@ __all__ = [
     "Agent", "Assignment", "AssignmentState", "AuditEvent", "JobRun", "JobStatus", "KpiSnapshot", "Lead",
     "Lease", "ModelStatus", "ModelVersion", "Outcome", "OutboxItem", "QueueEntry", "QueueKind", "QueueState",
     "SchemaStatus", "Score", "StoreError", "SyncState", "check_connection", "current_revision", "database_url",
-    "ensure_schema", "head_revision", "lock_capacity", "make_engine", "masked", "metadata", "schema_status", "session_scope",
+    "ensure_schema", "head_revision", "lock_capacity", "make_engine", "masked", "metadata", "read_scope", "schema_status",
+    "session_scope",
     "upgrade", "utcnow",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -191,6 +192,26 @@ def session_scope(engine: Engine, *, readonly: bool = False) -> Iterator[Session
         raise
     finally:
         session.close()
+
+
+_READONLY_ENGINES: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+@contextmanager
+def read_scope(engine: Engine) -> Iterator[Connection]:
+    """A plain connection for reads (SQLite: DEFERRED, never waiting for a writer), rolled back at the end.
+
+    Lighter than `session_scope(readonly=True)` (no ORM session): for the hot read paths of the API.
+    Operational failures become StoreError, as there.
+    """
+    readonly = _READONLY_ENGINES.get(engine)
+    if readonly is None:
+        readonly = _READONLY_ENGINES.setdefault(engine, engine.execution_options(**{READONLY_OPTION: True}))
+    try:
+        with readonly.connect() as conn:
+            yield conn
+    except OperationalError as exc:
+        raise StoreError(explain(engine, exc)) from exc
 
 
 # Any fixed 64-bit number: the advisory lock that orders reservations of officer capacity.

@@ -1,6 +1,7 @@
 """Every way a call can go wrong gets a JSON answer with a request id: 401, 404, 409, 413, 422, 503, 500."""
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -194,6 +195,16 @@ def test_given_api_settings_when_enabled_without_good_tokens_then_config_refuses
 def test_given_a_port_in_use_when_started_then_a_clear_error(api: Any, token: str) -> None:
     with pytest.raises(ApiServerError, match="api.port"):
         start_api(lambda: None, ApiConfig(enabled=True, host="127.0.0.1", port=api.port, tokens=[token]))
+
+
+def test_given_a_switch_interval_when_serving_then_threads_take_turns_at_it_and_stop_restores_it(token: str) -> None:
+    before = sys.getswitchinterval()
+    api = start_api(lambda: None, ApiConfig(enabled=True, port=0, tokens=[token], switch_interval_ms=2.5))
+    try:
+        assert sys.getswitchinterval() == pytest.approx(0.0025)
+    finally:
+        api.stop()
+    assert sys.getswitchinterval() == pytest.approx(before)
 
 
 def test_given_more_leads_waiting_than_allowed_when_called_then_503_at_once(

@@ -13,7 +13,8 @@ from sqlmodel import select
 from config.errors import BadInputError
 from config.loader import validate
 from daemon.store import (
-    AuditEvent, Lead, StoreError, check_connection, ensure_schema, make_engine, masked, session_scope,
+    AuditEvent, Lead, StoreError, check_connection, ensure_schema, make_engine, masked, read_scope,
+    session_scope,
 )
 from store_backends import POSTGRES, SQLITE, make_test_engine
 
@@ -116,6 +117,37 @@ def test_sqlite_readers_do_not_wait_for_a_writer(tmp_path: Path) -> None:
             assert time.monotonic() - started < 1
     finally:
         engine.dispose()
+
+
+def test_read_scope_reads_the_last_commit_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    engine = make_test_engine(SQLITE, tmp_path, database={"busy_timeout_ms": 3000})
+    ensure_schema(engine)
+    try:
+        with session_scope(engine) as first:
+            first.add(AuditEvent(kind="committed"))
+        with session_scope(engine) as writer:
+            writer.add(AuditEvent(kind="uncommitted"))
+            writer.flush()
+            started = time.monotonic()
+            with read_scope(engine) as conn:
+                kinds = conn.execute(sa.select(AuditEvent.kind)).scalars().all()
+            assert time.monotonic() - started < 1
+        assert kinds == ["committed"]
+    finally:
+        engine.dispose()
+
+
+def test_read_scope_on_an_unreachable_postgresql_gives_a_store_error() -> None:
+    config = validate({"database": {"url": "postgresql+psycopg://lp:s3cret@127.0.0.1:1/leadpilot",
+                                    "connect_timeout_s": 2}}, "t")
+    engine = make_engine(config)
+    try:
+        with pytest.raises(StoreError, match="Check database.url") as caught:
+            with read_scope(engine) as conn:
+                conn.execute(sa.text("SELECT 1"))
+    finally:
+        engine.dispose()
+    assert "s3cret" not in str(caught.value)
 
 
 def test_a_store_locked_longer_than_the_busy_timeout_gives_a_store_error(tmp_path: Path) -> None:
