@@ -11,6 +11,7 @@ import hashlib
 import logging
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -268,8 +269,11 @@ API_CONNECTOR = "api"  # leads scored through the API: the HTTP answer is their 
 
 
 def persist(session: Session, connector: str, decisions: list[Decision], routing: RoutingResult,
-            agents: list[AgentSpec], now: datetime, report: CycleReport, *, reserve: bool = True) -> None:
+            agents: list[AgentSpec], now: datetime, report: CycleReport, *, reserve: bool = True,
+            more_events: Sequence[dict[str, Any]] = ()) -> None:
     """Scores, assignments, queue places, audit events and outbox rows, in the caller's transaction.
+
+    `more_events`: the caller's own audit rows (see audit_row), inserted after these in the same statement.
 
     A CRM lead's results go to its CRM through the outbox. An API lead (connector "api") has no CRM: no
     outbox row, an assignment is delivered (`written`) at once, and it never waits in the overflow queue,
@@ -317,7 +321,7 @@ def persist(session: Session, connector: str, decisions: list[Decision], routing
         if crm:
             outbox.enqueue(session, connector, lead.id, "result", _write_back_item(d, owner, external, now), now)
     insert_rows(session, Score, scores)
-    insert_rows(session, AuditEvent, events)
+    insert_rows(session, AuditEvent, [*events, *more_events])
     if reserve:
         session.flush()
         apply_takebacks(session, routing, now)

@@ -31,6 +31,7 @@ from daemon.api.schemas import (
 from daemon.api.scorer import Scorer
 from daemon.context import AppContext
 from daemon.health import Check, HealthServer, ReadinessReport, store_readiness
+from daemon.lead_sync import input_hash
 from daemon.metrics import EXPOSITION_CONTENT_TYPE
 
 log = logging.getLogger(__name__)
@@ -146,10 +147,11 @@ def build_app(ctx_getter: Callable[[], AppContext | None], config: ApiConfig, sc
 
     async def decided(leads: list[dict[str, Any]], assign: bool) -> list[dict[str, Any]]:
         # a repeat is answered from the store at once, never queued behind new decisions
-        stored = await run_in_threadpool(replays, context(), leads, assign=assign)
+        hashes = [input_hash(lead) for lead in leads]
+        stored = await run_in_threadpool(replays, context(), leads, assign=assign, hashes=hashes)
         if stored is not None:
             return stored
-        future = scorer.submit(leads, assign)
+        future = scorer.submit(leads, assign, hashes)
         try:
             # shielded: a caller that stops waiting must not cancel the decision, which is stored for its repeat
             return _answers(await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), timeout))

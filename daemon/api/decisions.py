@@ -17,12 +17,12 @@ from sqlmodel import Session
 
 from config.errors import LeadpilotError
 from daemon.api.record import (
-    API_CONNECTOR, active_assignments, answer, answer_row, holding, record_decisions, stored_answers,
+    API_CONNECTOR, active_assignments, answer, holding, record_decisions, stored_answers,
 )
 from daemon.context import AppContext
 from daemon.lead_sync import input_hash
-from daemon.pipeline import CycleReport, decide, insert_rows
-from daemon.store import AuditEvent, Lead, read_scope
+from daemon.pipeline import CycleReport, decide
+from daemon.store import Lead, read_scope
 
 
 class LeadConflictError(LeadpilotError):
@@ -48,10 +48,12 @@ def _complete(answers: list[Answer | None]) -> list[Answer]:
     return [a for a in answers if a is not None]
 
 
-def _upsert(session: Session, existing: dict[str, Lead], fields: dict[str, Any], now: datetime) -> Lead:
+def _upsert(session: Session, existing: dict[str, Lead], fields: dict[str, Any], digest: str, now: datetime) -> Lead:
     lead = existing.get(fields["lead_id"])
     if lead is None:
-        lead = Lead.new(connector=API_CONNECTOR, crm_id=fields["lead_id"], **fields, first_seen_at=now, last_seen_at=now)
+        # inserted with the hash its decision will record (same transaction): no UPDATE at commit
+        lead = Lead.new(connector=API_CONNECTOR, crm_id=fields["lead_id"], **fields, first_seen_at=now,
+                        last_seen_at=now, input_hash=digest)
         if lead.created_at is None:
             lead.created_at = now  # it arrives now: KPIs and label maturity count from here
         session.add(lead)
@@ -91,7 +93,7 @@ _KEYS = (select(Lead.id, Lead.crm_id, Lead.input_hash, Lead.anonymised)
          .where(Lead.connector == API_CONNECTOR, Lead.crm_id.in_(bindparam("ids", expanding=True))))
 
 
-def _known(session: Session, requests: list[dict[str, Any]], assign: bool) -> _Known:
+def _known(session: Session, requests: list[dict[str, Any]], assign: bool, hashes: list[str] | None) -> _Known:
     """The stored leads, and the answer each request gets without a new decision (a replay or a conflict).
 
     A replay needs the same inputs as the lead's last decision and an answer stored for them; with
@@ -105,7 +107,7 @@ def _known(session: Session, requests: list[dict[str, Any]], assign: bool) -> _K
     pks = [lead.id for lead in existing.values() if lead.id is not None]
     stored = stored_answers(session.connection(), pks)
     holders = active_assignments(session, pks)
-    hashes = [input_hash(r) for r in requests]
+    hashes = hashes if hashes is not None else [input_hash(r) for r in requests]
     answers: list[Answer | None] = [None] * len(requests)
     for i, (fields, digest) in enumerate(zip(requests, hashes, strict=True)):
         lead = existing.get(fields["lead_id"])
@@ -119,13 +121,14 @@ def _known(session: Session, requests: list[dict[str, Any]], assign: bool) -> _K
     return _Known(existing, hashes, answers, holders)
 
 
-def replays(ctx: AppContext, requests: list[dict[str, Any]], *, assign: bool) -> list[dict[str, Any]] | None:
+def replays(ctx: AppContext, requests: list[dict[str, Any]], *, assign: bool,
+            hashes: list[str] | None = None) -> list[dict[str, Any]] | None:
     """The stored answers when every request has one (read only, so no wait behind decisions); else None.
 
     Every call passes here first, new leads included, so it reads only the four columns it needs, on a
     plain connection: loading lead rows in an ORM session cost more than the rest of answering a replay.
     """
-    hashes = [input_hash(r) for r in requests]
+    hashes = hashes if hashes is not None else [input_hash(r) for r in requests]
     with read_scope(ctx.engine) as conn:
         rows = conn.execute(_KEYS, {"ids": [r["lead_id"] for r in requests]}).all()
         found = {crm_id: (int(pk), digest, anonymised) for pk, crm_id, digest, anonymised in rows}
@@ -147,34 +150,34 @@ def replays(ctx: AppContext, requests: list[dict[str, Any]], *, assign: bool) ->
 
 
 def decide_group(ctx: AppContext, session: Session, requests: list[dict[str, Any]], now: datetime, *,
-                 assign: bool, report: CycleReport | None = None) -> GroupResult:
+                 assign: bool, report: CycleReport | None = None, hashes: list[str] | None = None) -> GroupResult:
     """Decide `requests` (canonical fields, distinct lead_ids) in the caller's transaction.
 
-    `report` collects the seconds spent in compliance, scoring and routing (the pipeline's stages).
+    `report` collects the seconds spent in compliance, scoring and routing (the pipeline's stages);
+    `hashes` are the requests' input hashes when the caller has them already.
     """
-    known = _known(session, requests, assign)
+    known = _known(session, requests, assign, hashes)
     existing, hashes, answers, holders = known.leads, known.hashes, known.answers, known.holders
     todo = [i for i, a in enumerate(answers) if a is None]
     if not todo:
         return GroupResult(_complete(answers))
 
     all_new = all(requests[i]["lead_id"] not in existing for i in todo)
-    leads = [_upsert(session, existing, requests[i], now) for i in todo]
+    leads = [_upsert(session, existing, requests[i], hashes[i], now) for i in todo]
     session.flush()
     decisions, routing, agents = decide(ctx, session, leads, [hashes[i] for i in todo], now, API_CONNECTOR, report,
                                         reserve=assign, held=set() if all_new else None)
-    record_decisions(session, decisions, routing, now, reserve=assign)
     blocked: list[str] = []
     reserved: list[Lead] = []
-    kept: list[dict[str, Any]] = []
+    bodies = []
     for i, d in zip(todo, decisions, strict=True):
         body = answer(d, agents, holders.get(int(d.lead.id)) if d.lead.id is not None else None, now,
                       reserve=assign)
-        kept.append(answer_row(d.lead, d.input_hash, body, now))
+        bodies.append(body)
         answers[i] = body
         if not d.compliance.compliant:
             blocked.extend(x.value for x in d.compliance.reasons)
         if body["routing"]["assigned"] and d.routed is not None:
             reserved.append(d.lead)
-    insert_rows(session, AuditEvent, kept)
+    record_decisions(session, decisions, routing, now, reserve=assign, answers=bodies)
     return GroupResult(_complete(answers), computed=len(todo), reserved=reserved, blocked_reasons=blocked)

@@ -25,9 +25,12 @@ ANSWER_EVENT = "api_score"  # audit event holding the answer given, keyed by lea
 
 
 def record_decisions(session: Session, decisions: list[Decision], routing: RoutingResult, now: datetime, *,
-                     reserve: bool) -> None:
-    """Score rows, compliance and routing audit events and (when `reserve`) assignments and take-backs."""
-    persist(session, API_CONNECTOR, decisions, routing, [], now, CycleReport(API_CONNECTOR), reserve=reserve)
+                     reserve: bool, answers: list[dict[str, Any]] | None = None) -> None:
+    """Score rows, compliance and routing audit events, (when `reserve`) assignments and take-backs, and
+    the answer given for each decision (`answers`, in the same order), so a repeat gets it."""
+    kept = [answer_row(d.lead, d.input_hash, body, now) for d, body in zip(decisions, answers or [], strict=True)]
+    persist(session, API_CONNECTOR, decisions, routing, [], now, CycleReport(API_CONNECTOR), reserve=reserve,
+            more_events=kept)
 
 
 def _agent(agent_id: str, names: dict[str, str], match_score: float | None,

@@ -27,6 +27,7 @@ from daemon.api.metrics import ApiMetrics
 from daemon.api.record import API_CONNECTOR
 from daemon.context import AppContext
 from daemon.health import Heartbeat
+from daemon.lead_sync import input_hash
 from daemon.metrics import Metrics
 from daemon.store import StoreError
 
@@ -41,6 +42,7 @@ class Job:
 
     leads: list[dict[str, Any]]
     assign: bool
+    hashes: list[str]  # the leads' input hashes (lead_sync.input_hash), computed once per call
     future: Future[list[Answer]] = field(default_factory=Future)
     finished: bool = False
 
@@ -103,7 +105,7 @@ class Scorer:
         return self._thread is not None and self._thread.is_alive()
 
     # -- calls -----------------------------------------------------------------------------------
-    def submit(self, leads: list[dict[str, Any]], assign: bool) -> Future[list[Answer]]:
+    def submit(self, leads: list[dict[str, Any]], assign: bool, hashes: list[str] | None = None) -> Future[list[Answer]]:
         """Queue a call's leads for the next batch; 503 at once when too many leads already wait."""
         if not self.alive:
             raise ApiError(503, "the scoring API is not running; try again shortly", headers={"Retry-After": "5"})
@@ -113,7 +115,7 @@ class Scorer:
                                     f"{self._config.max_pending_leads}); send the call again shortly",
                                headers={"Retry-After": "1"})
             self._pending += len(leads)
-        job = Job(leads, assign)
+        job = Job(leads, assign, hashes if hashes is not None else [input_hash(lead) for lead in leads])
         self._queue.put(job)
         return job.future
 
@@ -219,7 +221,8 @@ class Scorer:
                 if not members:
                     continue
                 leads = [lead for i in members for lead in jobs[i].leads]
-                group = decide_group(ctx, session, leads, now, assign=assign)
+                hashes = [digest for i in members for digest in jobs[i].hashes]
+                group = decide_group(ctx, session, leads, now, assign=assign, hashes=hashes)
                 session.flush()
                 groups.append(group)
                 at = 0
