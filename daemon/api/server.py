@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import uvicorn
+from sqlalchemy.engine import Engine
 
 from config.sections.api import ApiConfig
 from daemon.api.app import api_readiness, build_app
@@ -24,6 +25,7 @@ from daemon.api.scorer import Scorer
 from daemon.context import AppContext
 from daemon.health import Heartbeat, HealthServer
 from daemon.metrics import Metrics
+from daemon.store.checkpoint import WalCheckpointer
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,7 @@ class RunningApi:
     _server: uvicorn.Server
     _thread: threading.Thread
     _switch_interval_s: float  # the interpreter's before the API started, restored on stop
+    _checkpointer: WalCheckpointer
 
     @property
     def url(self) -> str:
@@ -54,6 +57,7 @@ class RunningApi:
             self._server.force_exit = True
             self._thread.join(2.0)
         self.scorer.stop(timeout_s)
+        self._checkpointer.stop()
         sys.setswitchinterval(self._switch_interval_s)
 
 
@@ -69,6 +73,10 @@ def build_asgi(ctx_getter: Callable[[], AppContext | None], config: ApiConfig, *
     guard = Guard(app, tokens=[t.get_secret_value() for t in config.tokens], max_body_bytes=config.max_body_bytes,
                   metrics=api_metrics)
     return guard, scorer
+
+
+def _engine_of(ctx: AppContext | None) -> Engine | None:
+    return ctx.engine if ctx is not None else None
 
 
 def start_api(ctx_getter: Callable[[], AppContext | None], config: ApiConfig, *, metrics: Metrics | None = None,
@@ -110,6 +118,8 @@ def start_api(ctx_getter: Callable[[], AppContext | None], config: ApiConfig, *,
                 "machine?). Set api.host and api.port (0 picks a free port), or api.enabled: false.")
         time.sleep(0.01)
     port = next((sock.getsockname()[1] for srv in server.servers for sock in srv.sockets), config.port)
-    running = RunningApi(config.host, int(port), scorer, server, thread, previous_switch)
+    checkpointer = WalCheckpointer(lambda: _engine_of(ctx_getter()))
+    checkpointer.start()
+    running = RunningApi(config.host, int(port), scorer, server, thread, previous_switch, checkpointer)
     log.info("scoring API listening on %s", running.url)
     return running
