@@ -28,6 +28,7 @@ from daemon.store import (
 )
 from daemon.store.models import ACTIVE_ASSIGNMENT_STATES
 from routing.agents_file import AgentSpec, parse_agents
+from routing.overflow import OpenLeadRows, OpenLeads
 from routing.profiles import ProfileSet, build_profiles
 from scoring.model import ScoringModel
 from scoring.registry import ModelRegistry
@@ -115,17 +116,31 @@ _OPEN_LEADS = (
     .where(Assignment.state.in_(ACTIVE_ASSIGNMENT_STATES), Outcome.id.is_(None))
     .order_by(Assignment.lead_pk, Score.scored_at)
 )
+# the same leads counted per officer (a lead has at most one active assignment: uq_assignments_active_lead)
+_OPEN_LOADS = (
+    select(Assignment.agent_id, func.count())
+    .outerjoin(Outcome, Outcome.lead_pk == Assignment.lead_pk)
+    .where(Assignment.state.in_(ACTIVE_ASSIGNMENT_STATES), Outcome.id.is_(None))
+    .group_by(Assignment.agent_id)
+)
 
 
-def open_leads_frame(session: Session) -> pd.DataFrame:
-    """Leads officers hold now (active assignment, no outcome yet): their load and the take-back pool."""
-    rows = session.execute(_OPEN_LEADS).all()
-    latest = {pk: (agent, at, score) for pk, agent, at, score in rows}  # rows come oldest score first
-    return pd.DataFrame({
-        "lead_id": [str(pk) for pk in latest], "agent_id": [str(v[0]) for v in latest.values()],
-        "score": np.array([np.nan if v[2] is None else float(v[2]) for v in latest.values()], dtype=float),
-        "contacted": False, "assigned_at": [v[1] for v in latest.values()],
-    })
+def open_leads_frame(session: Session) -> OpenLeads:
+    """Leads officers hold now (active assignment, no outcome yet): their load and the take-back pool.
+
+    routing.overflow.OpenLeads (`.to_frame()` gives the DataFrame): the loads are counted in SQL now, the rows
+    read in this session only if a priority lead must take one back; reading and framing every row cost
+    more than routing the scoring API's one lead.
+    """
+    def rows() -> OpenLeadRows:
+        found = session.execute(_OPEN_LEADS).all()
+        latest = {pk: (agent, at, score) for pk, agent, at, score in found}  # rows come oldest score first
+        return OpenLeadRows(
+            lead_id=[str(pk) for pk in latest], agent_id=[str(v[0]) for v in latest.values()],
+            score=[np.nan if v[2] is None else float(v[2]) for v in latest.values()],
+            contacted=[False] * len(latest), assigned_at=[v[1] for v in latest.values()])
+
+    return OpenLeads({str(agent): int(n) for agent, n in session.execute(_OPEN_LOADS).all()}, rows)
 
 
 @dataclass(frozen=True)

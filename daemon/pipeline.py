@@ -36,6 +36,7 @@ from daemon.learning.ab import CONTROL_ARM, assign_arm
 from routing.agents_file import AgentSpec
 from routing.outcome import Assignment as RoutedLead
 from routing.outcome import OutcomeKind, ReasonCode, RoutingResult
+from routing.overflow import OpenLeadRows, OpenLeads
 from routing.profiles import ProfileSet
 from routing.route import route
 from scoring.score import ScoredBatch
@@ -143,23 +144,29 @@ def ab_arms(ctx: AppContext, leads: list[Lead], connector: str) -> list[str | No
 
 
 def _route_arms(ctx: AppContext, frame: pd.DataFrame, arms: list[str | None], profiles: ProfileSet,
-                licences: LicenceRegistry, open_leads: pd.DataFrame, now: datetime) -> tuple[RoutingResult, list[RoutedLead]]:
+                licences: LicenceRegistry, open_leads: pd.DataFrame | OpenLeads, now: datetime
+                ) -> tuple[RoutingResult, list[RoutedLead]]:
     """AI routing for every arm but control, which is routed round robin so the lift is measured honestly."""
     def licensed(states: Any, ids: Any) -> Any:
         return licences.eligibility_mask(states, ids, now.date())
 
     control = np.array([arm == CONTROL_ARM for arm in arms], dtype=bool)
+    if not control.any():  # the usual case (no A/B test): skip the row selection, a frame copy
+        ai = route(frame, profiles, ctx.config.routing, now, licensed=licensed, open_leads=open_leads)
+        return ai, list(ai.assignments)
     routed: list[RoutedLead | None] = [None] * len(arms)
     ai = route(frame.iloc[np.flatnonzero(~control)], profiles, ctx.config.routing, now, licensed=licensed,
                open_leads=open_leads)
     for row, decision in zip(np.flatnonzero(~control), ai.assignments, strict=True):
         routed[row] = decision
-    if not control.any():
-        return ai, [r for r in routed if r is not None]
     # control leads see the officers' loads after the AI arm's assignments
-    taken = pd.DataFrame([{"lead_id": d.lead_id, "agent_id": d.agent_id, "score": d.score or 0.0,
-                           "contacted": False, "assigned_at": now} for d in ai.assignments if d.agent_id])
-    loads = pd.concat([open_leads, taken], ignore_index=True) if len(taken) else open_leads
+    taken = [d for d in ai.assignments if d.agent_id]
+    loads = open_leads
+    if taken:
+        held = OpenLeads.of(open_leads) or OpenLeads({}, OpenLeadRows([], [], [], None, None))
+        loads = held.plus(OpenLeadRows(
+            [d.lead_id for d in taken], [str(d.agent_id) for d in taken], [float(d.score or 0.0) for d in taken],
+            [False] * len(taken), [now] * len(taken)))
     rr = route(frame.iloc[np.flatnonzero(control)], profiles, ctx.config.routing, now, licensed=licensed,
                open_leads=loads, strategy="round_robin", round_robin_start=ctx.round_robin_next)
     ctx.round_robin_next = rr.next_round_robin

@@ -76,7 +76,7 @@ def numbers(values: pd.Series | np.ndarray | list[object]) -> np.ndarray:
     return out
 
 
-def credit_tiers(credit_scores: pd.Series, config: RoutingConfig) -> list[str | None]:
+def credit_tiers(credit_scores: pd.Series | np.ndarray, config: RoutingConfig) -> list[str | None]:
     """subprime / near_prime / prime from the configured cut points; None when missing or implausible."""
     values = numbers(credit_scores)
     out: list[str | None] = []
@@ -125,8 +125,33 @@ def parse_channels(value: object) -> frozenset[str] | None:
     return frozenset(s for s in (str(v).strip().lower() for v in items) if s in ALL_CHANNELS)
 
 
-def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
-    return frame[name].to_numpy() if name in frame.columns else np.full(len(frame), None, dtype=object)
+# every column routing reads of a lead
+_READ = (LEAD_ID, SCORE, PROBABILITY, ALLOWED_CHANNELS, "loan_type", "credit_score", "loan_amount", FIRST_TIME_BUYER,
+         "state")
+
+
+def _columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The routing columns the frame has, as arrays; a small frame's as object arrays from one conversion
+    (a pandas Series per column cost more than the rest of reading the scoring API's one lead)."""
+    if not 0 < len(frame) <= SMALL_BATCH:
+        return {name: frame[name].to_numpy() for name in _READ if name in frame.columns}
+    # tolist(): iterating a string Index goes through pandas' per-element __getitem__
+    position = {name: j for j, name in enumerate(frame.columns.tolist())}
+    block = frame.to_numpy(dtype=object)
+    return {name: block[:, position[name]] for name in _READ if name in position}
+
+
+def _lead_ids(leads: pd.DataFrame, columns: dict[str, np.ndarray]) -> list[str]:
+    """The batch's lead ids as text; BadInputError when one is missing or repeated."""
+    ids = leads[LEAD_ID] if len(leads) > SMALL_BATCH else columns[LEAD_ID]
+    missing = ids.isna() if isinstance(ids, pd.Series) else pd.isna(ids)
+    if missing.any():
+        raise BadInputError(f"{int(missing.sum())} lead(s) in the batch have no lead_id")
+    lead_ids = [str(v) for v in ids]
+    if len(set(lead_ids)) != len(lead_ids):
+        dupes = sorted({x for x in lead_ids if lead_ids.count(x) > 1})[:5]
+        raise BadInputError(f"duplicate lead_id in the batch: {', '.join(dupes)}")
+    return lead_ids
 
 
 def prepare_leads(leads: pd.DataFrame, config: RoutingConfig) -> LeadView:
@@ -135,28 +160,30 @@ def prepare_leads(leads: pd.DataFrame, config: RoutingConfig) -> LeadView:
         if len(leads):
             raise BadInputError("the lead batch has no lead_id column")
         leads = leads.assign(**{LEAD_ID: pd.Series(dtype=object)})
-    ids = leads[LEAD_ID]
-    if ids.isna().any():
-        raise BadInputError(f"{int(ids.isna().sum())} lead(s) in the batch have no lead_id")
-    lead_ids = [str(v) for v in ids]
-    if len(set(lead_ids)) != len(lead_ids):
-        dupes = sorted({x for x in lead_ids if lead_ids.count(x) > 1})[:5]
-        raise BadInputError(f"duplicate lead_id in the batch: {', '.join(dupes)}")
-    # np.array copies: pandas hands out read-only views under copy-on-write
-    scores = numbers(_column(leads, SCORE))
+    columns = _columns(leads)
+    n = len(leads)
+
+    def column(name: str) -> np.ndarray:
+        found = columns.get(name)
+        return found if found is not None else np.full(n, None, dtype=object)
+
+    lead_ids = _lead_ids(leads, columns)
+    # numbers() copies: pandas hands out read-only views under copy-on-write
+    scores = numbers(column(SCORE))
     scores[(scores < 0) | (scores > 100)] = np.nan
-    prob = numbers(_column(leads, PROBABILITY))
+    prob = numbers(column(PROBABILITY))
     prob[(prob < 0) | (prob > 1)] = np.nan
-    if ALLOWED_CHANNELS in leads.columns:
-        channels = [parse_channels(v) for v in leads[ALLOWED_CHANNELS]]
+    if ALLOWED_CHANNELS in columns:
+        channels = [parse_channels(v) for v in columns[ALLOWED_CHANNELS]]
     else:
-        channels = [ALL_CHANNELS] * len(leads)
-    loans = [loan_type(v) for v in _column(leads, "loan_type")]
-    tiers = credit_tiers(_column(leads, "credit_score"), config)
-    amounts = numbers(_column(leads, "loan_amount"))
-    first = [flag(v) for v in _column(leads, FIRST_TIME_BUYER)]
+        channels = [ALL_CHANNELS] * n
+    loans = [loan_type(v) for v in column("loan_type")]
+    tiers = credit_tiers(column("credit_score"), config)
+    amounts = numbers(column("loan_amount"))
+    first = [flag(v) for v in column(FIRST_TIME_BUYER)]
+    states = column("state")
     tags: list[frozenset[str]] = []
-    for i in range(len(leads)):
+    for i in range(n):
         t = {x for x in (loans[i], tiers[i]) if x}
         if np.isfinite(amounts[i]) and amounts[i] > config.jumbo_loan_amount:
             t.add("jumbo")
@@ -165,8 +192,8 @@ def prepare_leads(leads: pd.DataFrame, config: RoutingConfig) -> LeadView:
         tags.append(frozenset(t))
     return LeadView(
         lead_ids=lead_ids,
-        states=[state_code(v) for v in _column(leads, "state")],
-        raw_states=_column(leads, "state").tolist(),
+        states=[state_code(v) for v in states],
+        raw_states=states.tolist(),
         scores=scores,
         probability=prob,
         channels=channels,

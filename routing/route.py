@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
@@ -21,7 +21,7 @@ from routing.assign import UNASSIGNED, greedy_assignment, optimal_assignment, ro
 from routing.leads import LeadView, prepare_leads
 from routing.match import Licensed, MatchMatrix, build_matches
 from routing.outcome import Assignment, Candidate, OutcomeKind, QueueItem, ReasonCode, RoutingResult, Takeback
-from routing.overflow import Held, Holdings, Overflow, overflow_tier, queue_order
+from routing.overflow import Held, Holdings, OpenLeads, Overflow, overflow_tier, queue_order
 from routing.profiles import ProfileSet
 from routing.reasons import assigned_reason, unrouted_reason
 
@@ -37,13 +37,19 @@ class DrainResult:
     remaining: tuple[QueueItem, ...]
 
 
-def _loads(profiles: ProfileSet, open_leads: pd.DataFrame | None) -> np.ndarray:
+OpenLeadsInput = pd.DataFrame | OpenLeads | None
+
+
+def _loads(profiles: ProfileSet, open_leads: OpenLeadsInput) -> np.ndarray:
     """Open leads per officer: counted from `open_leads` when given (the store's truth), else the profiles'."""
     if open_leads is None:
         return np.array([a.open_load for a in profiles.agents], dtype=int)
-    if "agent_id" not in open_leads.columns:
+    if isinstance(open_leads, OpenLeads):
+        counts: Mapping[str, int] = open_leads.counts
+    elif "agent_id" not in open_leads.columns:
         raise BadInputError("open leads need an agent_id column")
-    counts = Counter(str(a) for a in open_leads["agent_id"].tolist())
+    else:
+        counts = Counter(str(a) for a in open_leads["agent_id"].tolist())
     return np.array([counts.get(a, 0) for a in profiles.agent_ids], dtype=int)
 
 
@@ -112,7 +118,7 @@ class RoutingProblem:
 
 
 def build_problem(leads: pd.DataFrame, profiles: ProfileSet, config: RoutingConfig, now: datetime, *,
-                  licensed: Licensed = None, open_leads: pd.DataFrame | None = None) -> RoutingProblem:
+                  licensed: Licensed = None, open_leads: OpenLeadsInput = None) -> RoutingProblem:
     """Apply the hard rules and compute match values for a batch (the first half of `route`)."""
     view = prepare_leads(leads, config)
     mm = build_matches(view, profiles, config, now, licensed=licensed, loads=_loads(profiles, open_leads))
@@ -125,19 +131,20 @@ def build_problem(leads: pd.DataFrame, profiles: ProfileSet, config: RoutingConf
 
 
 def route(leads: pd.DataFrame, profiles: ProfileSet, config: RoutingConfig, now: datetime, *,
-          licensed: Licensed = None, open_leads: pd.DataFrame | None = None,
+          licensed: Licensed = None, open_leads: OpenLeadsInput = None,
           strategy: Strategy = "optimal", round_robin_start: int = 0) -> RoutingResult:
     """Decide every lead of the batch: an officer, a priority take-back, the queue, nurture, a manager, or blocked.
 
     `leads`: canonical columns plus `score` (0-100), optionally `probability` (calibrated) and
     `allowed_channels` (from compliance; absent column = unrestricted). Batch order is arrival order.
     `licensed`: compliance's (n_leads x n_officers) mask or a callable (states, agent_ids) -> mask; None uses
-    the agents file's licences valid on `now`. `open_leads`: the store's open assignments
-    (lead_id, agent_id, score, contacted, assigned_at); it sets loads and the take-back pool.
+    the agents file's licences valid on `now`. `open_leads`: the store's open assignments (OpenLeads, or a
+    DataFrame with lead_id, agent_id, score, contacted, assigned_at); it sets loads and the take-back pool.
     """
     if strategy not in STRATEGIES:
         raise BadInputError(f"unknown routing strategy {strategy!r}; use one of {', '.join(STRATEGIES)}")
     problem = build_problem(leads, profiles, config, now, licensed=licensed, open_leads=open_leads)
+    open_rows = OpenLeads.of(open_leads)  # checked here, read only if a priority lead must take one back
     view, mm, allowed, value, scale = problem.view, problem.matches, problem.allowed, problem.value, problem.scale
     n, agent_ids = len(view), profiles.agent_ids
     # the hard rules' outcomes carry the strategy too, so an audit can tell the A/B arms apart
@@ -156,25 +163,30 @@ def route(leads: pd.DataFrame, profiles: ProfileSet, config: RoutingConfig, now:
     else:
         choice, next_rr = round_robin_assignment(allowed, free, start=round_robin_start)
 
-    holdings = Holdings.from_open_leads(agent_ids, open_leads)
+    waiting = [int(i) for i in np.flatnonzero(routable & (choice == UNASSIGNED))]
+    # highest scores first, so that they pick the slots freed by take-backs before lower ones
+    waiting.sort(key=lambda i: (-view.scores[i], i))
+    # the take-back pool is only read by a waiting priority lead: most batches (one API lead) never build it
+    takes_back = any(overflow_tier(float(view.scores[i]), config.thresholds) is Overflow.PRIORITY for i in waiting)
+    holdings = Holdings.from_open_leads(agent_ids, open_rows) if takes_back else None
     added = np.zeros(len(agent_ids), dtype=int)
     allowed_room = allowed & (free > 0)[None, :]
     for i in np.flatnonzero(choice != UNASSIGNED):
         j = int(choice[i])
         decided[int(i)] = _assigned(view, mm, profiles, config, int(i), j, int(mm.load[j] + added[j]), value,
                                     allowed_room, strategy, ReasonCode.ASSIGNED)
-        holdings.add(j, Held(view.lead_ids[i], float(view.scores[i]), now, True, int(i)))
+        if holdings is not None:
+            holdings.add(j, Held(view.lead_ids[i], float(view.scores[i]), now, True, int(i)))
         added[j] += 1
 
     takebacks: list[Takeback] = []
     queue: list[QueueItem] = []
-    waiting = [int(i) for i in np.flatnonzero(routable & (choice == UNASSIGNED))]
-    # highest scores first, so that they pick the slots freed by take-backs before lower ones
-    waiting.sort(key=lambda i: (-view.scores[i], i))
     for i in waiting:
         score = float(view.scores[i])
         tier = overflow_tier(score, config.thresholds)
-        taken = holdings.take_lowest(np.flatnonzero(mm.eligible[i]), below=score) if tier is Overflow.PRIORITY else None
+        taken = None
+        if tier is Overflow.PRIORITY and holdings is not None:
+            taken = holdings.take_lowest(np.flatnonzero(mm.eligible[i]), below=score)
         if taken is not None:
             j, held = taken
             lead = view.lead_ids[i]
@@ -240,7 +252,7 @@ def _assigned(view: LeadView, mm: MatchMatrix, profiles: ProfileSet, config: Rou
 
 
 def drain_queue(queue: Sequence[QueueItem], leads: pd.DataFrame, profiles: ProfileSet, config: RoutingConfig,
-                now: datetime, *, licensed: Licensed = None, open_leads: pd.DataFrame | None = None) -> DrainResult:
+                now: datetime, *, licensed: Licensed = None, open_leads: OpenLeadsInput = None) -> DrainResult:
     """Serve queued leads in queue order (score, then first-in first-out) onto officers with free capacity.
 
     `leads` holds the queued leads' current canonical rows (lead_id, state, score, ...). A queued lead that no
