@@ -24,6 +24,7 @@ from sklearn.preprocessing import StandardScaler
 from xgboost import XGBClassifier
 
 from config.sections.scoring import MEMBERS, AlgorithmsConfig
+from scoring.booster import FastBooster
 from scoring.errors import ScoringInputError
 
 # The seed's Appendix A.2 hyperparameters and fixed blend, kept for comparison (presets/seed.yaml).
@@ -116,16 +117,20 @@ def fit_members(X: np.ndarray, y: np.ndarray, X_val: np.ndarray, y_val: np.ndarr
     return fitted
 
 
-def predict_members(members: dict[str, Any], X: np.ndarray) -> dict[str, np.ndarray]:
-    """Each member's probability of conversion (uncalibrated)."""
+def predict_members(members: dict[str, Any], X: np.ndarray, fast: FastBooster | None = None,
+                    known: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """Each member's probability of conversion (uncalibrated); `fast` serves its XGBoost member's C calls,
+    `known` holds members' probabilities already computed for X."""
     out = {}
     for name, model in members.items():
-        if isinstance(model, RandomForestClassifier):
+        if known is not None and name in known:
+            out[name] = known[name]
+        elif isinstance(model, RandomForestClassifier):
             out[name] = forest_proba(model, X)
         elif _is_lr_pipeline(model):
             out[name] = lr_proba(model, X)
         elif isinstance(model, XGBClassifier):
-            out[name] = xgb_proba(model, X)
+            out[name] = fast.proba(X) if fast is not None and fast.model is model else xgb_proba(model, X)
         else:
             out[name] = model.predict_proba(X)[:, 1]
     return out
@@ -179,16 +184,19 @@ class PackedForest:
     """Every tree's nodes in flat arrays, so that a small batch walks all trees with a few numpy steps.
 
     Leaves point to themselves, so walking `depth` steps leaves every (lead, tree) on its leaf.
+    A missing value is looked up as NaN where its node sends it right and as -inf where left (sklearn's
+    missing_go_to_left), so one comparison `x <= threshold` picks the child either way (a threshold
+    may be +inf: sklearn's split of the missing from the known values). A node is known by twice its
+    index, and its arrays hold each entry twice, so that `slot + went_left` finds the child directly.
     """
 
-    roots: np.ndarray  # (n_trees,) index of each tree's root
-    feature: np.ndarray
-    threshold: np.ndarray
-    left: np.ndarray
-    right: np.ndarray
-    nan_left: np.ndarray  # where a missing value goes (sklearn's missing_go_to_left)
-    p1: np.ndarray  # P(class 1) at the node (meaningful at leaves)
+    roots: np.ndarray  # (n_trees,) slot (2 x index) of each tree's root
+    pick: np.ndarray  # per slot: column of a row's [values | values with NaN as -inf] that the node reads
+    threshold: np.ndarray  # per slot
+    child: np.ndarray  # slot 2i + 0: right child's slot, 2i + 1: left child's slot
+    p1: np.ndarray  # per slot: P(class 1) at the node (meaningful at leaves)
     depth: int
+    n_features: int
 
     @classmethod
     def of(cls, forest: RandomForestClassifier) -> "PackedForest":
@@ -211,19 +219,25 @@ class PackedForest:
             offset += n
             depth = max(depth, t.max_depth)
         cat = {k: np.concatenate(v) for k, v in parts.items()}
-        return cls(np.asarray(roots, dtype=np.int64), cat["feature"].astype(np.int64), cat["threshold"],
-                   cat["left"].astype(np.int64), cat["right"].astype(np.int64), cat["nan_left"], cat["p1"], depth)
+        n_features = int(forest.n_features_in_)
+        pick = cat["feature"].astype(np.int64) + np.where(cat["nan_left"], n_features, 0)
+        child = 2 * np.column_stack([cat["right"], cat["left"]]).astype(np.int64).ravel()
+        return cls(2 * np.asarray(roots, dtype=np.int64), np.repeat(pick, 2), np.repeat(cat["threshold"], 2), child,
+                   np.repeat(cat["p1"], 2), depth, n_features)
 
     def proba(self, X: np.ndarray) -> np.ndarray:
         """Mean P(class 1) over the trees for each row of X (float32 values compared as sklearn does)."""
         X64 = np.asarray(X, dtype=np.float32).astype(np.float64)
-        rows = np.arange(len(X64))[:, None]
-        node = np.broadcast_to(self.roots, (len(X64), len(self.roots))).copy()
+        # sklearn goes left when x <= threshold; NaN <= t is false (right), -inf <= t true (left)
+        both = np.hstack([X64, np.where(np.isnan(X64), -np.inf, X64)]).ravel()
+        slot = np.broadcast_to(self.roots, (len(X64), len(self.roots))).copy()
+        base = (np.arange(len(X64)) * (2 * self.n_features))[:, None]
         for _ in range(self.depth):
-            x = X64[rows, self.feature[node]]
-            go_left = np.where(np.isnan(x), self.nan_left[node], x <= self.threshold[node])
-            node = np.where(go_left, self.left[node], self.right[node])
-        return self.p1[node].mean(axis=1)
+            column = self.pick[slot]
+            if len(X64) > 1:
+                column += base
+            slot = self.child[slot + (both[column] <= self.threshold[slot])]
+        return self.p1[slot].mean(axis=1)
 
 
 _PACKED: "weakref.WeakKeyDictionary[RandomForestClassifier, PackedForest]" = weakref.WeakKeyDictionary()

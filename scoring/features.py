@@ -7,8 +7,9 @@ and the same fitted transformer, saved inside the model, serves training and sco
 """
 from __future__ import annotations
 
+import bisect
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -246,6 +247,13 @@ class CleanInputs:
 
 def clean_inputs(frame: pd.DataFrame, plan: FeaturePlan, rates: RateSeries | None) -> CleanInputs:
     """Parse the raw columns and compute every planned feature; never raises on a value."""
+    if 0 < len(frame) <= parsing.SMALL_BATCH:
+        return _clean_few(frame, plan, rates)
+    return _clean_columns(frame, plan, rates)
+
+
+def _clean_columns(frame: pd.DataFrame, plan: FeaturePlan, rates: RateSeries | None) -> CleanInputs:
+    """clean_inputs column by column with the vectorised parsers (any size; big batches)."""
     n = len(frame)
     raw: dict[str, np.ndarray] = {}
     absent: list[str] = []
@@ -298,9 +306,112 @@ def _columns(frame: pd.DataFrame, wanted: list[str]) -> dict[str, pd.Series | np
     instead of a pandas Series per column: the parsers' small-batch path reads values one by one)."""
     if len(frame) > parsing.SMALL_BATCH:
         return {col: frame[col] for col in wanted if col in frame.columns}
-    position = {col: j for j, col in enumerate(frame.columns)}
+    position = {col: j for j, col in enumerate(frame.columns.tolist())}
     block = frame.to_numpy(dtype=object)
     return {col: block[:, position[col]] for col in wanted if col in position}
+
+
+def _clean_few(frame: pd.DataFrame, plan: FeaturePlan, rates: RateSeries | None) -> CleanInputs:
+    """clean_inputs for the API's few leads: values read one by one into lists, one array per column at the end.
+
+    The same numbers as _clean_columns (tested): the same per-value readers, and the derived features
+    that need numpy (logs, dates, rates) computed by _derive itself.
+    """
+    n = len(frame)
+    # tolist(): iterating a string Index goes through pandas' per-element __getitem__
+    position = {col: j for j, col in enumerate(frame.columns.tolist())}
+    block = frame.to_numpy(dtype=object)
+    raw: dict[str, list[object]] = {}
+    absent: list[str] = []
+    unreadable: dict[str, parsing.Parsed] = {}
+    for col, kind in plan.raw_kinds.items():
+        j = position.get(col)
+        if j is None:
+            absent.append(col)
+            raw[col] = [np.nan] * n if kind in {"numeric", "time"} else [None] * n
+            continue
+        values, parsed = _read_few(block[:, j], col, kind, plan)
+        raw[col] = values
+        if parsed is not None and parsed.n_bad:
+            unreadable[col] = parsed
+    floats = {col for col, kind in plan.raw_kinds.items() if kind in {"numeric", "time"}}
+    arrays = {col: np.array(v, dtype=np.float64 if col in floats else object) for col, v in raw.items()}
+    inputs = plan.input_columns
+    present = np.array([[_known(raw[col][i]) for col in inputs] for i in range(n)], dtype=bool).reshape(n, len(inputs))
+    time = arrays.get(plan.time_column, np.full(n, np.nan))
+    out: dict[str, np.ndarray] = {}
+    for f in plan.features:
+        if not f.derived:
+            out[f.name] = arrays[f.name]
+        elif f.name in _FEW_RULES and all(c == TIME or c in floats for c in f.inputs):
+            out[f.name] = _FEW_RULES[f.name](raw, raw.get(plan.time_column, [np.nan] * n))
+        else:
+            out[f.name] = _derive(f, arrays, time, rates)
+    return CleanInputs(out, present, absent, unreadable)
+
+
+def _read_few(cells: np.ndarray, col: str, kind: str, plan: FeaturePlan) -> tuple[list[object], parsing.Parsed | None]:
+    """One raw column of a small batch: its values (numbers kept in range) and, when some were not understood,
+    what _clean_columns reports for it."""
+    time_kind = plan.time_kind if col == plan.time_column else "datetime"
+    read = None
+    if kind != "time" or time_kind == "datetime":
+        read = parsing.read_few(kind, cells.tolist(), plan.missing_tokens)
+    if read is None:  # a numeric time key, or a date that is not ISO 8601: the column parser
+        values, _, parsed = parsing.parse_time(cells, time_kind)
+        return values.tolist(), parsed
+    values, bad = read
+    parsed = None
+    if bad:
+        dtype = np.float64 if kind in {"numeric", "time"} else object
+        parsed = parsing.Parsed(np.array(values, dtype=dtype), len(bad), parsing.examples(cells, bad))
+    return (_in_range(values, col, plan) if kind == "numeric" else values), parsed
+
+
+def _known(value: object) -> bool:
+    # values here are floats (NaN for missing) or str / None, as _clean_columns' notna / isnan read them
+    return not (value is None or value != value)
+
+
+def _in_range(values: list[object], col: str, plan: FeaturePlan) -> list[object]:
+    if col not in _RANGES or not (plan.default_set or col in _CANONICAL_NUMERIC):
+        return values
+    lo, hi = _RANGES[col]
+    return [v if lo <= v <= hi else np.nan for v in values]  # type: ignore[operator]
+
+
+def _ratio_few(a: list[object], b: list[object], hi: float) -> np.ndarray:
+    """_ratio on plain floats: IEEE division is the same in Python and numpy; x/0 is never kept anyway."""
+    out = []
+    for x, y in zip(a, b):
+        r = np.nan if y == 0.0 else x / y  # type: ignore[operator]
+        out.append(r if r - r == 0.0 and 0.0 <= r <= hi else np.nan)  # r - r == 0: finite
+    return np.array(out, dtype=np.float64)
+
+
+def _band_few(scores: list[object]) -> np.ndarray:
+    cuts = _CREDIT_BANDS[0].tolist()
+    names = _CREDIT_BANDS[1].tolist()
+    return np.array([None if s != s else names[bisect.bisect_right(cuts, s)] for s in scores], dtype=object)
+
+
+def _age_few(time: list[object], consent: list[object]) -> np.ndarray:
+    days = [(t - c) / _NS_PER_DAY for t, c in zip(time, consent)]  # type: ignore[operator]
+    return np.array([d if d >= 0 else np.nan for d in days], dtype=np.float64)
+
+
+# Derived features computed on plain lists for small batches; the others go through _derive.
+_FEW_RULES: dict[str, Callable[[dict[str, list[object]], list[object]], np.ndarray]] = {
+    "credit_band": lambda r, t: _band_few(r["credit_score"]),
+    "dti": lambda r, t: _ratio_few([v * 12.0 for v in r["monthly_debt"]],  # type: ignore[operator]
+                                   r["annual_income"], 5.0),
+    "ltv": lambda r, t: _ratio_few(r["loan_amount"], r["property_value"], 3.0),
+    "down_payment_pct": lambda r, t: _ratio_few(r["down_payment"], r["property_value"], 1.0),
+    "loan_to_income": lambda r, t: _ratio_few(r["loan_amount"], r["annual_income"], 50.0),
+    "email_click_rate": lambda r, t: _ratio_few(r["email_clicks"], r["email_opens"], 1.0),
+    "pages_per_session": lambda r, t: _ratio_few(r["page_views"], r["website_sessions"], 1000.0),
+    "lead_age_days": lambda r, t: _age_few(t, r["consent_timestamp"]),
+}
 
 
 def _ratio(a: np.ndarray, b: np.ndarray, hi: float) -> np.ndarray:
@@ -425,6 +536,7 @@ class FeatureTransformer(TransformerMixin, BaseEstimator):
         sklearn's transform() validates and scans every category per call (milliseconds for one lead);
         these tables give the same numbers (tested) at dictionary speed.
         """
+        self._few_layout = None
         self.onehot_lookup_: list[tuple[dict[str, int], int, int]] = []  # (level -> col, unknown col, width)
         if self.onehot_encoder_ is not None:
             enc = self.onehot_encoder_
@@ -470,6 +582,8 @@ class FeatureTransformer(TransformerMixin, BaseEstimator):
     def transform_details(self, X: pd.DataFrame) -> FeatureBatch:
         """The model matrix plus the clean values and completeness that reasons and confidence use."""
         clean = clean_inputs(X, self.plan, self.rates)  # type: ignore[arg-type]
+        if 0 < clean.present.shape[0] <= parsing.SMALL_BATCH:
+            return FeatureBatch(self._assemble_few(clean), clean)
         te_block = None
         if self.target_:
             te_block = np.column_stack([
@@ -480,6 +594,50 @@ class FeatureTransformer(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         return self.feature_names_out_
+
+    def __getstate__(self) -> dict[str, object]:
+        state = dict(super().__getstate__())  # type: ignore[misc]
+        state.pop("_few_layout", None)  # rebuilt on first use: the saved model stays what fit made
+        return state
+
+    def _layout(self) -> list[tuple[str, str, dict[str, float] | dict[str, int] | None, float, int]]:
+        """The matrix's column blocks in order, built once: (what, feature, lookup table, default, width)."""
+        layout = self.__dict__.get("_few_layout")
+        if layout is None:
+            layout = [("month" if f.name == "month" else "number", f.name, None, 0.0, 0) for f in self.numeric_]
+            layout += [("onehot", f.name, table, unknown, width)
+                       for f, (table, unknown, width) in zip(self.onehot_, self.onehot_lookup_)]
+            layout += [("target", f.name, table, default, 1)
+                       for f, (table, default) in zip(self.target_, self.target_lookup_)]
+            self._few_layout = layout
+        return layout
+
+    def _assemble_few(self, clean: CleanInputs) -> np.ndarray:
+        """transform_details' matrix for a small batch, row by row in Python (equal to _assemble, tested):
+        the same float64 values, cast to float32 once."""
+        n = clean.present.shape[0]
+        rows: list[list[float]] = [[] for _ in range(n)]
+        for what, name, table, default, width in self._layout():
+            values = clean.values[name]
+            if what == "number":
+                for row, v in zip(rows, values.astype(np.float64, copy=False).tolist()):
+                    row.append(v)
+            elif what == "month":
+                angle = 2 * np.pi * (values.astype(np.float64) - 1) / 12.0
+                for row, s, c in zip(rows, np.sin(angle).tolist(), np.cos(angle).tolist()):
+                    row += (s, c)
+            elif what == "onehot":
+                for row, level in zip(rows, _few_levels(values)):
+                    block = [0.0] * width
+                    col = int(table.get(level, default))  # type: ignore[union-attr]
+                    if col >= 0:  # an unknown level with no "other" column: all zeros
+                        block[col] = 1.0
+                    row += block
+            else:
+                for row, level in zip(rows, _few_levels(values)):
+                    row.append(float(table.get(level, default)))  # type: ignore[union-attr]
+        width_all = len(self.feature_names_out_)
+        return np.array(rows, dtype=np.float64).reshape(n, width_all).astype(np.float32)
 
     def _cat_block(self, clean: CleanInputs, feats: list[FeatureDef]) -> np.ndarray:
         return np.column_stack([_levels(clean.values[f.name]) for f in feats])
@@ -514,6 +672,11 @@ def _lookup(levels: np.ndarray, table: dict[str, float] | dict[str, int], defaul
     codes, uniques = pd.factorize(levels)
     mapped = np.array([table.get(u, default) for u in uniques] + [default], dtype=np.float64)
     return mapped[codes]
+
+
+def _few_levels(values: np.ndarray) -> list[str]:
+    """_levels' small-batch rule as a plain list."""
+    return [MISSING_LEVEL if parsing.is_missing(v) else str(v) for v in values.tolist()]
 
 
 def _levels(values: np.ndarray) -> np.ndarray:

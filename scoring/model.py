@@ -6,7 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from xgboost import XGBClassifier
 
+from scoring.booster import FastBooster, fast_booster
 from scoring.ensemble import Calibrator, blend_raw, predict_members
 from scoring.features import FeaturePlan, FeatureTransformer
 
@@ -56,19 +58,36 @@ class ScoringModel:
     version: str | None = None
     info: dict[str, Any] = field(default_factory=dict)
 
-    def member_probabilities(self, X: np.ndarray) -> dict[str, np.ndarray]:
-        """Each member's raw probability for a ready model matrix."""
-        return predict_members(self.members, X)
+    def member_probabilities(self, X: np.ndarray, fast: FastBooster | None = None,
+                             known: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+        """Each member's raw probability for a ready model matrix (`fast`, `known`: see predict_members)."""
+        return predict_members(self.members, X, fast, known)
 
-    def probability_from_matrix(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    def probability_from_matrix(self, X: np.ndarray, fast: FastBooster | None = None,
+                                known: dict[str, np.ndarray] | None = None,
+                                ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         """(calibrated probability, blend log-odds, member probabilities) for a ready matrix."""
-        probs = self.member_probabilities(X)
+        probs = self.member_probabilities(X, fast, known)
         raw = blend_raw(probs, self.weights)
         return self.calibrator.predict(raw), raw, probs
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """Calibrated conversion probability per lead (no reasons): for evaluation."""
         return self.probability_from_matrix(self.transformer.transform(frame))[0]
+
+    def fast_booster(self) -> FastBooster | None:
+        """The XGBoost member's C-call predictor for small batches, built on first use and kept on the model
+        (never saved with it); None without an XGBoost member or where xgboost offers no C handle."""
+        if "_fast_booster" not in self.__dict__:
+            member = self.members.get("xgboost")
+            is_xgb = isinstance(member, XGBClassifier)
+            self._fast_booster = fast_booster(member, self.xgb_iterations) if is_xgb else None
+        return self._fast_booster
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.pop("_fast_booster", None)  # holds a live booster handle: rebuilt after loading
+        return state
 
     def score(self, frame: pd.DataFrame, *, reasons: bool = True, top_reasons: int | None = None,
               reason_method: str | None = None) -> "ScoredBatch":

@@ -5,6 +5,7 @@ and counts what it could not read so that training can name a column that has th
 """
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime, timedelta
 from collections.abc import Callable, Iterable
@@ -52,9 +53,12 @@ class Parsed:
 SMALL_BATCH = 32
 
 
+_NA, _NAT = pd.NA, pd.NaT
+
+
 def is_missing(value: object) -> bool:
     """What pd.factorize treats as missing: None, NaN, NaT, pd.NA."""
-    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)
+    return value is None or value is _NA or value is _NAT or (isinstance(value, float) and value != value)
 
 
 def _map_unique(values: pd.Series | np.ndarray, fn: Callable[[object], object]) -> np.ndarray:
@@ -101,7 +105,7 @@ def _number(value: object, missing_tokens: frozenset[str]) -> float:
     """NaN for missing; BAD for text that is not a number."""
     if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
         number = float(value)
-        return number if np.isfinite(number) else np.nan
+        return number if math.isfinite(number) else np.nan
     if isinstance(value, (bool, np.bool_)):
         return float(value)
     text = _text(value, missing_tokens)
@@ -116,7 +120,7 @@ def _number(value: object, missing_tokens: frozenset[str]) -> float:
             number = float(match.group(1)) * (1e3 if match.group(2) == "k" else 1e6) if match else float(text)
         except ValueError:
             return _BAD
-    return number if np.isfinite(number) else np.nan
+    return number if math.isfinite(number) else np.nan
 
 
 _BAD = float("inf")  # marker inside parse_numeric only; never returned
@@ -155,15 +159,16 @@ def normalize_category(values: pd.Series | np.ndarray, missing_tokens: frozenset
     return _map_unique(values, lambda v: _category(v, missing_tokens))
 
 
+def _flag(value: object, missing_tokens: frozenset[str]) -> str | None:
+    text = _category(value, missing_tokens)
+    if text is None:
+        return None
+    return "yes" if text in _TRUE else "no" if text in _FALSE else text
+
+
 def normalize_flag(values: pd.Series | np.ndarray, missing_tokens: frozenset[str]) -> np.ndarray:
     """'yes'/'no' from true/false, Y/N, 1/0 and the like; other text kept as a category of its own."""
-    def flag(value: object) -> str | None:
-        text = _category(value, missing_tokens)
-        if text is None:
-            return None
-        return "yes" if text in _TRUE else "no" if text in _FALSE else text
-
-    return _map_unique(values, flag)
+    return _map_unique(values, lambda v: _flag(v, missing_tokens))
 
 
 def _state(value: object, missing_tokens: frozenset[str]) -> object:
@@ -282,6 +287,49 @@ def parse_time(values: pd.Series, kind: str | None = None) -> tuple[np.ndarray, 
 
 
 _MAX_NS = float(np.iinfo(np.int64).max) * 0.999
+
+
+# What each raw-column kind reads one value with (the column parsers above map these over a column).
+_READERS: dict[str, Callable[[object, frozenset[str]], object]] = {
+    "numeric": _number, "state": _state, "zip": _zip3, "flag": _flag, "categorical": _category,
+}
+
+
+def read_few(kind: str, cells: list[object], missing_tokens: frozenset[str]) -> tuple[list[object], list[int]] | None:
+    """A small batch of one raw column read value by value, as the column parsers read it (tested equal):
+    (values, positions of values not understood). None where only the column parser can read it.
+
+    `kind` is a raw-column kind (numeric, time, state, zip, flag, categorical); a time is read as a
+    datetime. Numbers come back as floats (NaN for missing or not understood), the rest as str or None.
+    """
+    if kind == "time":
+        return _read_few_times(cells)
+    read = _READERS[kind]
+    if kind == "numeric":
+        out: list[object] = [np.nan if is_missing(v) else read(v, missing_tokens) for v in cells]
+        bad = [i for i, v in enumerate(out) if v == _BAD]
+        # parse_numeric's -inf check; _number never returns it, kept for equality's sake
+        return [np.nan if v == _BAD or v == _RETRY else v for v in out], bad
+    out = [None if is_missing(v) else read(v, missing_tokens) for v in cells]
+    if kind != "state":
+        return out, []
+    bad = [i for i, v in enumerate(out) if v is _BAD]
+    return [None if v is _BAD else v for v in out], bad
+
+
+def _read_few_times(cells: list[object]) -> tuple[list[object], list[int]] | None:
+    out = [np.nan if is_missing(v) else _epoch_ns(v) for v in cells]
+    if any(v == _RETRY for v in out):
+        return None  # not ISO 8601: pandas' mixed-format parser, in parse_time
+    bad = [i for i, v in enumerate(out) if abs(v) > _MAX_NS]
+    return [np.nan if abs(v) > _MAX_NS else v for v in out], bad
+
+
+def examples(cells: list[object] | np.ndarray, bad: list[int], limit: int = 3) -> tuple[str, ...]:
+    """The first few distinct values (as text) at the positions `bad`: what a warning quotes."""
+    mask = np.zeros(len(cells), dtype=bool)
+    mask[bad] = True
+    return _examples(np.asarray(cells, dtype=object), mask, limit)
 
 
 def parse_label(values: pd.Series, positive_value: object, missing_tokens: frozenset[str]) -> Parsed:

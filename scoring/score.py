@@ -26,6 +26,7 @@ import pandas as pd
 from scoring.explain import Reason, contributions, format_value, group_contributions, to_points
 from scoring.explain import top_reasons as pick_reasons
 from scoring.model import ScoringModel, midrank_share
+from scoring.parsing import SMALL_BATCH
 
 
 @dataclass
@@ -84,7 +85,14 @@ def score(model: ScoringModel, frame: pd.DataFrame, *, reasons: bool = True,
         return _empty(model)
     batch = model.transformer.transform_details(frame)
     X = batch.matrix
-    probability, raw, members = model.probability_from_matrix(X)
+    # the API's few leads: XGBoost's C calls without the Python wrapper's per-call checks (same numbers)
+    fast = model.fast_booster() if len(X) <= SMALL_BATCH else None
+    method = reason_method or getattr(model, "reason_method", "treeshap")
+    known: dict[str, np.ndarray] = {}
+    contrib = None
+    if reasons and fast is not None:
+        known["xgboost"], contrib = fast.proba_and_contributions(X, approximate=method == "approximate")
+    probability, raw, members = model.probability_from_matrix(X, fast, known)
     ref = model.reference
     score_ = np.clip(np.floor(midrank_share(ref.raw, raw) * 100.0), 0, 100).astype(np.int64)
     shares = np.column_stack([midrank_share(ref.members[n], members[n]) for n in members])
@@ -93,8 +101,9 @@ def score(model: ScoringModel, frame: pd.DataFrame, *, reasons: bool = True,
     confidence = agreement * completeness
     n_feat = len(model.plan.features)
     if reasons:
-        method = reason_method or getattr(model, "reason_method", "treeshap")
-        contrib = contributions(model.members["xgboost"], X, model.xgb_iterations, approximate=method == "approximate")
+        if contrib is None:
+            contrib = contributions(model.members["xgboost"], X, model.xgb_iterations,
+                                    approximate=method == "approximate")
         per_feature, bias = group_contributions(contrib, model.transformer.output_source_, n_feat)
         points = to_points(per_feature, bias, ref.xgb_margin)
         k = model.top_reasons if top_reasons is None else top_reasons
@@ -105,7 +114,7 @@ def score(model: ScoringModel, frame: pd.DataFrame, *, reasons: bool = True,
     id_col = model.plan.id_column
     warnings: list[str] = []
     if id_col in frame.columns:
-        lead_id = frame[id_col].astype(str).to_numpy(dtype=object)
+        lead_id = _lead_ids(frame, id_col)
     else:
         lead_id = np.array([str(i) for i in range(len(frame))], dtype=object)
         warnings.append(f"no '{id_col}' column: leads are numbered by row")
@@ -121,6 +130,28 @@ def score(model: ScoringModel, frame: pd.DataFrame, *, reasons: bool = True,
         _model=model, _clean=batch.clean.values,
     )
 
+
+
+def _lead_ids(frame: pd.DataFrame, id_col: str) -> np.ndarray:
+    """frame[id_col].astype(str) as an object array; a few leads' text or empty ids without pandas' astype
+    (a Series and a string array per call: a tenth of a lead's scoring)."""
+    where = frame.columns.get_loc(id_col)
+    if len(frame) <= SMALL_BATCH and isinstance(where, int):
+        cells = frame.to_numpy(dtype=object)[:, where].tolist()
+        if all(type(v) is str or v is None for v in cells):
+            empty = _none_as_text()
+            return np.array([empty if v is None else v for v in cells], dtype=object)
+    return frame[id_col].astype(str).to_numpy(dtype=object)
+
+
+_NONE_AS_TEXT: list[object] = []
+
+
+def _none_as_text() -> object:
+    """What pandas' astype(str) makes of None: NaN since pandas 3 (its str dtype), 'None' before; asked once."""
+    if not _NONE_AS_TEXT:
+        _NONE_AS_TEXT.append(pd.Series([None], dtype=object).astype(str).to_numpy(dtype=object)[0])
+    return _NONE_AS_TEXT[0]
 
 
 def _empty(model: ScoringModel) -> ScoredBatch:
