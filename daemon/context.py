@@ -132,15 +132,17 @@ def open_leads_frame(session: Session) -> OpenLeads:
     read in this session only if a priority lead must take one back; reading and framing every row cost
     more than routing the scoring API's one lead.
     """
+    conn = session.connection()  # plain Core reads: the ORM's execute path cost more than these queries
+
     def rows() -> OpenLeadRows:
-        found = session.execute(_OPEN_LEADS).all()
+        found = conn.execute(_OPEN_LEADS).all()
         latest = {pk: (agent, at, score) for pk, agent, at, score in found}  # rows come oldest score first
         return OpenLeadRows(
             lead_id=[str(pk) for pk in latest], agent_id=[str(v[0]) for v in latest.values()],
             score=[np.nan if v[2] is None else float(v[2]) for v in latest.values()],
             contacted=[False] * len(latest), assigned_at=[v[1] for v in latest.values()])
 
-    return OpenLeads({str(agent): int(n) for agent, n in session.execute(_OPEN_LOADS).all()}, rows)
+    return OpenLeads({str(agent): int(n) for agent, n in conn.execute(_OPEN_LOADS).all()}, rows)
 
 
 @dataclass(frozen=True)
