@@ -93,9 +93,10 @@ def start_api(ctx_getter: Callable[[], AppContext | None], config: ApiConfig, *,
     previous_switch = sys.getswitchinterval()
     sys.setswitchinterval(config.switch_interval_ms / 1000)
     scorer.start()
+    # "auto": httptools' C parser and uvloop (both dependencies) where installed, else h11 and asyncio
     server = uvicorn.Server(uvicorn.Config(
         app, host=config.host, port=config.port, log_level="warning", access_log=False, lifespan="off",
-        http="httptools", loop="uvloop", timeout_keep_alive=30, server_header=False))
+        http="auto", loop="auto", timeout_keep_alive=30, server_header=False))
     failure: list[BaseException] = []
 
     def run() -> None:

@@ -207,6 +207,13 @@ def test_given_a_switch_interval_when_serving_then_threads_take_turns_at_it_and_
     assert sys.getswitchinterval() == pytest.approx(before)
 
 
+def test_given_the_api_serving_then_the_c_http_parser_and_uvloop_serve_it(api: Any) -> None:
+    # the p99 target of bench/api_bench.py has no room for h11's and asyncio's cost per call
+    config = api._server.config
+    assert config.http_protocol_class.__name__ == "HttpToolsProtocol"
+    assert config.get_loop_factory().__module__.startswith("uvloop")
+
+
 def test_given_more_leads_waiting_than_allowed_when_called_then_503_at_once(
         ctx: AppContext, token: str, new_lead: LeadFactory) -> None:
     api = start_api(lambda: ctx, ApiConfig(enabled=True, port=0, tokens=[token], max_pending_leads=2))
