@@ -26,7 +26,7 @@ from daemon import outbox, watermarks
 from daemon.context import AppContext, open_leads_frame
 from daemon.lead_sync import lead_frame_rows
 from daemon.leases import LeaseManager
-from daemon.pipeline import CycleReport, add_assignment, poll_cycle
+from daemon.pipeline import CycleReport, add_assignment, audit_row, insert_rows, poll_cycle
 from daemon.store import (
     Agent, Assignment, AuditEvent, JobRun, JobStatus, Lead, Outcome, QueueEntry, QueueState, Score, SyncState,
     lock_capacity,
@@ -259,6 +259,7 @@ def drain(ctx: AppContext) -> JobResult:
                                  open_leads=open_leads_frame(session))
             by_pk = {lead.id: (entry, lead) for entry, lead in entries}
             owners = {a.agent_id: a.crm_user_id for a in agents}
+            events: list[dict[str, Any]] = []
             for decision in result.assignments:
                 entry, lead = by_pk[int(decision.lead_id)]
                 entry.state = QueueState.ASSIGNED.value if decision.agent_id else QueueState.REMOVED.value
@@ -266,13 +267,14 @@ def drain(ctx: AppContext) -> JobResult:
                 if decision.agent_id is None:
                     continue
                 external = add_assignment(session, lead, decision, now)
-                session.add(AuditEvent(kind="routing", lead_pk=lead.id, created_at=now, payload={
+                events.append(audit_row("routing", lead.id, now, {
                     "outcome": "assigned_from_queue", "agent_id": decision.agent_id, "reason": decision.reason}))
                 outbox.enqueue(session, name, lead.id, "assignment", WriteBackItem(
                     crm_id=lead.crm_id, idempotency_key=external, owner_crm_user_id=owners.get(decision.agent_id),
                     assignment_external_id=external, assignment_reason=decision.reason,
                     routing_outcome="assigned"), now)
                 served += 1
+            insert_rows(session, AuditEvent, events)  # in one statement, as the pipeline writes its own
         outbox.flush(ctx.engine, connector, ctx.clock)
     return JobResult(f"{served} queued leads assigned")
 

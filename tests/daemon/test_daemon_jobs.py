@@ -17,7 +17,7 @@ from daemon.demo import DemoEnvironment
 from daemon.leases import LeaseManager
 from daemon.learning_jobs import kpi_job, retrain_check_job
 from daemon.runtime import Runtime
-from daemon.store import Agent, Assignment, JobRun, KpiSnapshot, Lead, Outcome, QueueEntry
+from daemon.store import Agent, Assignment, AuditEvent, JobRun, KpiSnapshot, Lead, Outcome, QueueEntry
 from daemon.store.models import QueueState
 from daemon_env import small_world
 
@@ -81,19 +81,36 @@ def test_agents_sync_links_officers_to_their_crm_users(ctx: AppContext) -> None:
 
 
 def test_queue_drain_assigns_waiting_leads_when_an_officer_has_room(ctx: AppContext) -> None:
+    now = ctx.clock()
     with ctx.session() as session:
-        assigned = session.execute(select(Assignment).where(Assignment.state.in_(("pending", "written")))).scalars().all()
-        lead = session.execute(select(Lead).where(Lead.connector == "salesforce", Lead.state == "TX")).scalars().first()
-        waiting = session.execute(select(func.count(QueueEntry.id)).where(
-            QueueEntry.state == QueueState.WAITING.value, QueueEntry.kind.in_(("queue", "priority")))).scalar_one()
-    assert assigned, "the first cycle assigned nobody"
+        assert session.execute(select(Assignment)).first(), "the first cycle assigned nobody"
+        for held in session.execute(select(Assignment).where(Assignment.state.in_(("pending", "written")))).scalars():
+            held.state = "released"  # the officers' leads are withdrawn: every officer has room again
+        queued = session.execute(select(Lead).where(Lead.connector.in_(list(ctx.connectors)),
+                                                    Lead.id.not_in(select(QueueEntry.lead_pk)))
+                                 .order_by(Lead.id).limit(6)).scalars().all()
+        for lead in queued:
+            session.add(QueueEntry(lead_pk=lead.id, score=70, kind="queue", reason="officers were full",
+                                   enqueued_at=now, updated_at=now))
+    assert queued, "the world needs leads to queue"
     result = jobs.drain(ctx)
     assert result.ok
-    # every queue entry either still waits (no room, no licence) or was served; none is lost
     with ctx.session(readonly=True) as session:
-        states = dict(session.execute(select(QueueEntry.state, func.count(QueueEntry.id)).group_by(QueueEntry.state)).all())
-    assert sum(states.values()) >= waiting
-    assert lead is None or lead.id is not None
+        states = dict(session.execute(select(QueueEntry.lead_pk, QueueEntry.state).where(
+            QueueEntry.lead_pk.in_([lead.id for lead in queued]))).all())
+        audited = {pk: payload for pk, payload in session.execute(select(AuditEvent.lead_pk, AuditEvent.payload).where(
+            AuditEvent.kind == "routing", AuditEvent.lead_pk.in_([lead.id for lead in queued])))
+            if payload.get("outcome") == "assigned_from_queue"}
+        holding = set(session.execute(select(Assignment.lead_pk).where(
+            Assignment.state.in_(("pending", "written")))).scalars())
+    # none is lost: each was served, or left (no officer may take it), or still waits
+    assert set(states) == {lead.id for lead in queued}
+    served = {pk for pk, state in states.items() if state == QueueState.ASSIGNED.value}
+    assert served, f"no queued lead was served: {states}"
+    assert result.message.startswith(f"{len(served)} queued leads assigned")
+    # each lead served from the queue has its officer and a routing audit event saying who and why
+    assert served == set(audited) and served <= holding
+    assert all(payload["agent_id"] and payload["reason"] for payload in audited.values())
 
 
 def test_queue_drain_looks_at_one_page_of_the_backlog_in_serving_order(ctx: AppContext,
