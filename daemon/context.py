@@ -130,7 +130,8 @@ def open_leads_frame(session: Session) -> OpenLeads:
 
     routing.overflow.OpenLeads (`.to_frame()` gives the DataFrame): the loads are counted in SQL now, the rows
     read in this session only if a priority lead must take one back; reading and framing every row cost
-    more than routing the scoring API's one lead.
+    more than routing the scoring API's one lead. Route with it before the session ends (the rows are read
+    on its connection).
     """
     conn = session.connection()  # plain Core reads: the ORM's execute path cost more than these queries
 

@@ -5,16 +5,22 @@ Python and rebuild their arguments on every call: more than half of one lead's X
 `FastBooster` makes the same C calls (XGBoosterPredictFromDense, XGDMatrixCreateFromDense,
 XGBoosterPredictFromDMatrix) with the same arguments, so the numbers are XGBoost's own (tested equal);
 a lead that needs both gets them from one DMatrix.
-It leans on xgboost's ctypes handle (`xgboost.core._LIB`); where that is missing, `fast_booster` gives
-None and callers keep the public API.
+It leans on xgboost's ctypes handle (`xgboost.core._LIB`); where that is missing, or a probe through it
+disagrees with the public API, `fast_booster` gives None and callers keep the public API.
 """
 from __future__ import annotations
 
 import ctypes
 import json
+import logging
 from typing import Any
 
 import numpy as np
+
+from xgboost import DMatrix
+from xgboost.core import XGBoostError
+
+log = logging.getLogger(__name__)
 
 try:
     from xgboost.core import _LIB, _check_call, c_bst_ulong, make_jcargs
@@ -28,6 +34,7 @@ class FastBooster:
     def __init__(self, model: Any, proba_range: tuple[int, int], contrib_range: tuple[int, int]):
         self.model = model  # the XGBClassifier member this serves
         self.booster = model.get_booster()  # the Booster object: keeps its handle alive
+        self.proba_range = proba_range
         self.contrib_range = contrib_range
         # the arguments Booster.inplace_predict / DMatrix / Booster.predict build per call
         self._value = make_jcargs(type=0, training=False, iteration_begin=int(proba_range[0]),
@@ -81,7 +88,32 @@ def fast_booster(model: Any, contrib_iterations: int) -> FastBooster | None:
     best = getattr(model, "best_iteration", None)
     proba_range = (0, int(best) + 1) if best is not None else (0, 0)
     contrib_range = (0, contrib_iterations) if contrib_iterations > 0 else (0, 0)
-    return FastBooster(model, proba_range, contrib_range)
+    fast = FastBooster(model, proba_range, contrib_range)
+    try:
+        agrees = _agrees_with_public_api(fast)
+    except (XGBoostError, AttributeError, TypeError, ValueError, ctypes.ArgumentError, OSError) as exc:
+        log.warning("XGBoost's C prediction calls are not as expected (%s); scoring uses the public API", exc)
+        return None
+    if not agrees:
+        log.warning("XGBoost's C prediction calls disagree with its public API; scoring uses the public API")
+        return None
+    return fast
+
+
+def _agrees_with_public_api(fast: FastBooster) -> bool:
+    """One probe (a row of zeros, a row of blanks) through both ways: a newer xgboost that changed the
+    private calls falls back to the public API instead of failing or scoring differently."""
+    booster = fast.booster
+    probe = np.zeros((2, booster.num_features()), dtype=np.float32)
+    probe[1] = np.nan
+    value = booster.inplace_predict(probe, iteration_range=fast.proba_range, missing=np.nan,
+                                    validate_features=False)
+    contrib = booster.predict(DMatrix(probe, missing=np.nan, nthread=1), pred_contribs=True,
+                              iteration_range=fast.contrib_range, validate_features=False)
+    both = fast.proba_and_contributions(probe)
+    return (np.allclose(fast.proba(probe), value, rtol=1e-6, atol=1e-7)
+            and np.allclose(both[0], value, rtol=1e-6, atol=1e-7)
+            and np.allclose(both[1], contrib, rtol=1e-5, atol=1e-6))
 
 
 def _predict_args(kind: int, iteration_range: tuple[int, int]) -> bytes:

@@ -25,10 +25,10 @@ ANSWER_EVENT = "api_score"  # audit event holding the answer given, keyed by lea
 
 
 def record_decisions(session: Session, decisions: list[Decision], routing: RoutingResult, now: datetime, *,
-                     reserve: bool, answers: list[dict[str, Any]] | None = None) -> None:
+                     reserve: bool, answers: list[dict[str, Any]]) -> None:
     """Score rows, compliance and routing audit events, (when `reserve`) assignments and take-backs, and
     the answer given for each decision (`answers`, in the same order), so a repeat gets it."""
-    kept = [answer_row(d.lead, d.input_hash, body, now) for d, body in zip(decisions, answers or [], strict=True)]
+    kept = [answer_row(d.lead, d.input_hash, body, now) for d, body in zip(decisions, answers, strict=True)]
     persist(session, API_CONNECTOR, decisions, routing, [], now, CycleReport(API_CONNECTOR), reserve=reserve,
             more_events=kept)
 

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import SQLAlchemyError
 
 log = logging.getLogger("leadpilot.store")
 
@@ -73,8 +73,9 @@ class WalCheckpointer:
                     return  # not a SQLite file: nothing to keep short
                 self.runs += 1
                 warned = False
-            except (DBAPIError, sqlite3.Error) as exc:
-                # busy or unreachable for a moment: SQLite's own checkpoint still runs at commit
+            except (SQLAlchemyError, sqlite3.Error, OSError) as exc:
+                # busy, no pooled connection free, or unreachable for a moment: try again next turn;
+                # SQLite's own checkpoint still runs at commit meanwhile
                 if not warned:
                     log.warning("background WAL checkpoint failed (%s); SQLite checkpoints at commit meanwhile", exc)
                     warned = True

@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -194,9 +193,6 @@ def session_scope(engine: Engine, *, readonly: bool = False) -> Iterator[Session
         session.close()
 
 
-_READONLY_ENGINES: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
-
-
 @contextmanager
 def read_scope(engine: Engine) -> Iterator[Connection]:
     """A plain connection for reads (SQLite: DEFERRED, never waiting for a writer), rolled back at the end.
@@ -204,12 +200,10 @@ def read_scope(engine: Engine) -> Iterator[Connection]:
     Lighter than `session_scope(readonly=True)` (no ORM session): for the hot read paths of the API.
     Operational failures become StoreError, as there.
     """
-    readonly = _READONLY_ENGINES.get(engine)
-    if readonly is None:
-        readonly = _READONLY_ENGINES.setdefault(engine, engine.execution_options(**{READONLY_OPTION: True}))
     try:
-        with readonly.connect() as conn:
-            yield conn
+        with engine.connect() as conn:
+            # set before the first statement begins the transaction, so the "begin" hook sees it
+            yield conn.execution_options(**{READONLY_OPTION: True})
     except OperationalError as exc:
         raise StoreError(explain(engine, exc)) from exc
 

@@ -186,7 +186,7 @@ def test_given_a_priority_api_lead_taking_back_slots_then_a_crm_lead_is_requeued
     with ctx.session() as s:
         pk = s.execute(select(Lead.id).where(Lead.crm_id == api_lead["lead_id"])).scalar_one()
         takebacks = tuple(Takeback(str(x), officer, "P-1", 20.0, "Taken back for priority lead P-1") for x in (pk, crm.id))
-        record_decisions(s, [], RoutingResult((), takebacks), now, reserve=True)
+        record_decisions(s, [], RoutingResult((), takebacks), now, reserve=True, answers=[])
     with ctx.session(readonly=True) as s:
         states = dict(s.execute(select(Assignment.lead_pk, Assignment.state)
                                 .where(Assignment.lead_pk.in_([pk, crm.id]))).all())

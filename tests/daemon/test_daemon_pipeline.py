@@ -188,7 +188,8 @@ def test_given_a_small_batch_then_its_object_frame_decides_exactly_like_a_typed_
             small, typed = lead_frame(leads), pd.DataFrame(lead_frame_rows(leads))
             assert len(leads) > 10 and (small.dtypes == object).all() and not (typed.dtypes == object).all()
             officers = ctx.officers(session, "salesforce")
-            open_leads = open_leads_frame(session)
+            # read now: OpenLeads reads its rows lazily, on this session, and routing runs after it closed
+            open_leads = open_leads_frame(session).to_frame()
         now = ctx.clock()
         ids = [a.agent_id for a in officers.agents]
         outcomes = []

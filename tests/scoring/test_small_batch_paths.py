@@ -173,6 +173,27 @@ def test_given_an_xgboost_member_then_its_c_calls_equal_the_public_api(early_sto
             np.testing.assert_array_equal(contributions(model, rows, iterations, approximate, fast=fast), contrib)
 
 
+def test_given_c_calls_that_disagree_or_fail_then_the_public_api_serves(monkeypatch: pytest.MonkeyPatch,
+                                                                         caplog: pytest.LogCaptureFixture) -> None:
+    from scoring import booster
+    from xgboost.core import XGBoostError
+
+    model, X = _xgb(False)
+    with monkeypatch.context() as m:  # a future xgboost whose private call reads its arguments differently
+        m.setattr(booster.FastBooster, "proba", lambda self, rows: np.full(len(rows), 0.5))
+        assert fast_booster(model, 0) is None
+    assert "disagree" in caplog.text
+
+    def broken(self: object, rows: np.ndarray, calls: list[bytes]) -> list[np.ndarray]:
+        raise XGBoostError("unknown argument")
+
+    with monkeypatch.context() as m:
+        m.setattr(booster.FastBooster, "_on_dmatrix", broken)
+        assert fast_booster(model, 0) is None
+    assert "unknown argument" in caplog.text
+    assert fast_booster(model, 0) is not None  # as it is: the probe agrees
+
+
 def _walk_tree_by_tree(forest: object, X: np.ndarray) -> np.ndarray:
     """The packed walk as it was before the slot layout: each tree's own arrays, NaN sent by missing_go_to_left."""
     X64 = X.astype(np.float64)

@@ -92,3 +92,22 @@ def test_given_no_context_yet_or_a_failing_one_then_the_thread_waits_and_lives_o
         assert keeper._thread is not None and keeper._thread.is_alive()
     finally:
         keeper.stop()
+
+
+def test_given_no_pooled_connection_free_for_a_while_then_the_thread_lives_on_and_checkpoints_later(
+        tmp_path: Path) -> None:
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'busy.db'}", pool_size=1, max_overflow=0, pool_timeout=0.02)
+    keeper = WalCheckpointer(lambda: engine, interval_s=0.01)
+    try:
+        held = engine.connect()  # the pool's only connection: every checkpoint meanwhile times out
+        keeper.start()
+        time.sleep(0.3)
+        assert keeper.runs == 0
+        held.close()
+        deadline = time.monotonic() + 5
+        while keeper.runs == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert keeper.runs > 0 and keeper._thread is not None and keeper._thread.is_alive()
+    finally:
+        keeper.stop()
+        engine.dispose()
