@@ -23,12 +23,12 @@ from typing import Any, Final, Sequence
 import numpy as np
 import pandas as pd
 
-from compliance.columns import column_arrays, native_values
+from compliance.columns import boxed, column_arrays, native_values, object_columns
 from compliance.consent import CONSENT_FIELDS, check_consent, check_email
 from compliance.dnc import DncRegistry
 from compliance.licensing import LicenceRegistry, normalise_state
-from compliance.phones import normalise_phones
-from compliance.quality import FIELD_GROUPS, assess_arrays
+from compliance.phones import PhoneBatch, normalise_phones
+from compliance.quality import FIELD_GROUPS, assess_arrays, filled_items, filled_list, lead_shares, share_reasons
 from compliance.reasons import Channel, Reason, allowed_channels, blocks_routing
 from compliance.values import BLANK_WORDS, flag, is_blank, require_aware, text
 from config.sections.compliance import ComplianceConfig
@@ -38,6 +38,27 @@ USED_FIELDS: Final[tuple[str, ...]] = tuple(dict.fromkeys(
     ("lead_id", "crm_id", "phone", "email", "email_opt_out", "do_not_call", "state", *CONSENT_FIELDS,
      *(f for fields in FIELD_GROUPS.values() for f in fields))
 ))
+# up to this many rows check_leads reads values one by one in Python (the scoring API's one lead, the
+# daemon's small batches); above it, column-wise with numpy, whose per-call cost is then amortised
+SMALL_BATCH: Final[int] = 64
+_QUALITY_FIELDS: Final[tuple[str, ...]] = tuple(f for fields in FIELD_GROUPS.values() for f in fields)
+_SORTED_FIELDS: Final[tuple[str, ...]] = tuple(sorted(USED_FIELDS))
+_RULE_SECTIONS: Final[frozenset[str]] = frozenset({"rule_set_version", "consent", "dnc", "data_quality"})
+# _context_key -> the decision context's canonical JSON before and after `now` (see context_hash_of)
+_CONTEXT_TEXT: dict[tuple[Any, ...], tuple[str, str]] = {}
+# json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False) builds this encoder, and its
+# encode() the C encoder below, on every call: a few us each, and a decision encodes several values
+_ENCODER: Final[json.JSONEncoder] = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+# the C encoder JSONEncoder.encode makes for those options; markers None: _jsonable's output has no cycles
+_C_ENCODE: Final[Any] = (None if json.encoder.c_make_encoder is None else json.encoder.c_make_encoder(
+    None, None, json.encoder.encode_basestring, None, ":", ",", True, False, True))
+
+
+def _encode(value: Any) -> str:
+    """json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False) for acyclic JSON values."""
+    if _C_ENCODE is None:  # a Python built without the json accelerator
+        return _ENCODER.encode(value)
+    return "".join(_C_ENCODE(value, 0))
 
 
 @dataclass(frozen=True)
@@ -103,7 +124,7 @@ def _jsonable(value: Any) -> Any:
 
 def canonical_json(value: Any) -> str:
     """Sorted keys, no spaces, blanks as null, timestamps in ISO 8601: the same inputs give the same text."""
-    return json.dumps(_jsonable(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _encode(_jsonable(value))
 
 
 def sha256_hex(value: Any) -> str:
@@ -111,10 +132,78 @@ def sha256_hex(value: Any) -> str:
     return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
 
 
-def _dnc_reasons(dnc: DncRegistry | None, numbers: np.ndarray, valid: np.ndarray, *, now: datetime,
+def lead_hash_of(record: dict[str, Any]) -> str:
+    """sha256_hex(record) for a record of exactly USED_FIELDS, without the general recursion per value."""
+    plain: dict[str, Any] = {}
+    for name in _SORTED_FIELDS:  # already in the encoder's order, so its sort finds nothing to move
+        value = record[name]
+        kind = type(value)
+        # _jsonable's answers for the exact types a lead frame holds, inline; the rest go through it
+        if kind is str:
+            plain[name] = None if value.strip().lower() in BLANK_WORDS else value
+        elif value is None or kind is bool or kind is int:
+            plain[name] = value
+        elif kind is datetime:
+            plain[name] = value.isoformat()
+        else:
+            plain[name] = _jsonable(value)
+    return hashlib.sha256(_encode(plain).encode("utf-8")).hexdigest()
+
+
+def decision_context(now: datetime, config: ComplianceConfig, dnc: DncRegistry | None,
+                     licences: LicenceRegistry | None, agents: Sequence[str]) -> dict[str, Any]:
+    """Everything a batch's decisions used besides the lead fields; input_hash covers its sha256_hex."""
+    return {
+        "now": now,
+        "rule_set_version": config.rule_set_version,
+        "rules": config.model_dump(mode="json", include=_RULE_SECTIONS),
+        "dnc": None if dnc is None else {"version": dnc.version, "federal_updated_at": dnc.federal_updated_at},
+        "licences": None if licences is None else {"digest": licences.digest, "agents": list(agents)},
+    }
+
+
+def context_hash_of(now: datetime, config: ComplianceConfig, dnc: DncRegistry | None,
+                    licences: LicenceRegistry | None, agents: Sequence[str]) -> str:
+    """sha256_hex(decision_context(...)); the text around `now` is encoded once per rule set, DNC version
+    and officer set (encoding the rules is most of a one-lead call's hashing)."""
+    rules = config.model_dump(mode="json", include=_RULE_SECTIONS)
+    key = _context_key(rules, config, dnc, licences, agents)
+    parts = None if key is None else _CONTEXT_TEXT.get(key)
+    if parts is None:
+        context = decision_context(now, config, dnc, licences, agents)
+        # canonical_json(context) written out: keys in sorted order, each value encoded on its own
+        parts = (f'{{"dnc":{canonical_json(context["dnc"])},"licences":{canonical_json(context["licences"])},"now":',
+                 f',"rule_set_version":{canonical_json(context["rule_set_version"])},'
+                 f'"rules":{canonical_json(context["rules"])}}}')
+        if key is not None:
+            if len(_CONTEXT_TEXT) >= 32:  # a process sees a handful of rule sets and registries: stay bounded
+                _CONTEXT_TEXT.clear()
+            _CONTEXT_TEXT[key] = parts
+    text = f"{parts[0]}{canonical_json(now)}{parts[1]}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _context_key(rules: dict[str, Any], config: ComplianceConfig, dnc: DncRegistry | None,
+                 licences: LicenceRegistry | None, agents: Sequence[str]) -> tuple[Any, ...] | None:
+    """A key that tells apart every context text but `now`; None (no caching) for values of unusual types,
+    whose equality might not follow their text (1 == True, one instant in two time zones)."""
+    version = None if dnc is None else dnc.version
+    updated = None if dnc is None else dnc.federal_updated_at
+    rule_set = config.rule_set_version
+    if (type(rule_set) is not str or (version is not None and type(version) is not str)
+            or (updated is not None and type(updated) is not datetime)
+            or not all(type(a) is str for a in agents)):
+        return None
+    return (_encode(rules),  # JSON values only (mode="json"): the raw text tells rule sets apart exactly
+            rule_set, dnc is None, version, None if updated is None else updated.isoformat(),
+            None if licences is None else licences.digest, tuple(agents))
+
+
+def _dnc_reasons(dnc: DncRegistry | None, phones: PhoneBatch, *, now: datetime,
                  config: ComplianceConfig) -> list[list[Reason]]:
-    reasons: list[list[Reason]] = [[] for _ in range(numbers.shape[0])]
-    rows = np.flatnonzero(valid).tolist()
+    n = len(phones.results)
+    reasons: list[list[Reason]] = [[] for _ in range(n)]
+    rows = [i for i, phone in enumerate(phones.results) if phone.number is not None]  # numbers != 0
     if dnc is None:
         for i in rows:
             reasons[i].append(Reason.DNC_REGISTRY_MISSING)
@@ -122,9 +211,13 @@ def _dnc_reasons(dnc: DncRegistry | None, numbers: np.ndarray, valid: np.ndarray
     max_age = config.dnc.max_age_days
     stale = bool(max_age) and (dnc.federal_updated_at is None
                                or now - require_aware(dnc.federal_updated_at) > timedelta(days=max_age))
-    matches = dnc.lookup(numbers)
-    federal, state, internal = matches.federal.tolist(), matches.state.tolist(), matches.internal.tolist()
-    covered = matches.covered.tolist()
+    if n <= SMALL_BATCH:  # the valid rows' numbers only, in Python: (federal[k], ...) answer for rows[k]
+        numbers = [phones.results[i].number or 0 for i in rows]
+        federal, state, internal, covered = (_spread(rows, flags, n) for flags in dnc.lookup_each(numbers))
+    else:
+        matches = dnc.lookup(phones.numbers)
+        federal, state, internal = matches.federal.tolist(), matches.state.tolist(), matches.internal.tolist()
+        covered = matches.covered.tolist()
     for i in rows:
         if federal[i]:
             reasons[i].append(Reason.DNC_FEDERAL)
@@ -139,37 +232,36 @@ def _dnc_reasons(dnc: DncRegistry | None, numbers: np.ndarray, valid: np.ndarray
     return reasons
 
 
+def _spread(rows: Sequence[int], values: Sequence[bool], n: int) -> list[bool]:
+    """values[k] at position rows[k] of n, False elsewhere."""
+    spread = [False] * n
+    for i, value in zip(rows, values):
+        spread[i] = value
+    return spread
+
+
 def check_leads(leads: pd.DataFrame, *, now: datetime, config: ComplianceConfig, dnc: DncRegistry | None,
                 licences: LicenceRegistry | None, agent_ids: Sequence[str] | None = None) -> list[ComplianceResult]:
     """One result per input row, in input order. `agent_ids` limits licensing to these officers
     (default: every officer in `licences`); with `licences=None` licensing is not checked here."""
     now = require_aware(now)
     n = len(leads)
-    # the used columns once each, with the values to_dict("records") gives (no Series, no per-row dicts
-    # of unused columns: a one-lead frame costs little more than the rules themselves)
-    arrays = column_arrays(leads, USED_FIELDS)
-    columns = {name: native_values(values) for name, values in arrays.items()}
+    if n <= SMALL_BATCH:
+        columns, shares, quality_reasons = _read_small(leads, n, config)
+    else:
+        columns, shares, quality_reasons = _read_large(leads, n, config)
     absent: list[Any] = [None] * n
     records: list[dict[str, Any]] = [dict(zip(USED_FIELDS, row))
                                      for row in zip(*(columns.get(f, absent) for f in USED_FIELDS))]
     phones = normalise_phones(columns.get("phone", absent))
-    dnc_reasons = _dnc_reasons(dnc, phones.numbers, phones.valid, now=now, config=config)
-    quality = assess_arrays(arrays, n, leads.index, config.data_quality)  # USED_FIELDS covers FIELD_GROUPS
-    quality_reasons = quality.lead_reasons(config.data_quality)
-    shares = {g: quality.shares[g].tolist() for g in FIELD_GROUPS}
+    dnc_reasons = _dnc_reasons(dnc, phones, now=now, config=config)
     states = [normalise_state(v) for v in columns.get("state", absent)]
 
     agents = tuple(agent_ids) if agent_ids is not None else (licences.agent_ids if licences else ())
-    eligible = (licences.eligibility_mask([s for s, _ in states], agents, now.date()).tolist()
-                if licences is not None else [[] for _ in range(n)])
-    context = {
-        "now": now,
-        "rule_set_version": config.rule_set_version,
-        "rules": config.model_dump(mode="json", include={"rule_set_version", "consent", "dnc", "data_quality"}),
-        "dnc": None if dnc is None else {"version": dnc.version, "federal_updated_at": dnc.federal_updated_at},
-        "licences": None if licences is None else {"digest": licences.digest, "agents": list(agents)},
-    }
-    context_hash = sha256_hex(context)
+    eligible = ([] if licences is None else
+                licences.eligibility_rows([s for s, _ in states], agents, now.date()) if n <= SMALL_BATCH else
+                licences.eligibility_mask([s for s, _ in states], agents, now.date()).tolist())
+    context_hash = context_hash_of(now, config, dnc, licences, agents)
 
     results: list[ComplianceResult] = []
     for i, record in enumerate(records):
@@ -194,7 +286,7 @@ def check_leads(leads: pd.DataFrame, *, now: datetime, config: ComplianceConfig,
         reasons.extend(quality_reasons[i])
         reasons = list(dict.fromkeys(reasons))
         channels = allowed_channels(reasons)
-        lead_hash = sha256_hex(record)  # the record holds exactly USED_FIELDS, None where absent
+        lead_hash = lead_hash_of(record)  # the record holds exactly USED_FIELDS, None where absent
         results.append(ComplianceResult(
             row=i,
             lead_id=text(record.get("lead_id")) or text(record.get("crm_id")),
@@ -212,6 +304,33 @@ def check_leads(leads: pd.DataFrame, *, now: datetime, config: ComplianceConfig,
             quality={g: shares[g][i] for g in FIELD_GROUPS},
         ))
     return results
+
+
+_Inputs = tuple[dict[str, list[Any]], dict[str, list[float]], list[tuple[Reason, ...]]]
+
+
+def _read_small(leads: pd.DataFrame, n: int, config: ComplianceConfig) -> _Inputs:
+    """_read_large's answers for a few rows, read value by value (no numpy or pandas call per column)."""
+    raw = object_columns(leads, USED_FIELDS)
+    if raw is not None:  # one object block: the frame daemon.pipeline builds for a small batch
+        columns = {name: boxed(items) for name, items in raw.items()}
+        fills = {f: filled_items(raw[f]) for f in _QUALITY_FIELDS if f in raw}
+    else:
+        arrays = column_arrays(leads, USED_FIELDS)
+        columns = {name: native_values(values) for name, values in arrays.items()}
+        fills = {f: filled_list(arrays[f]) for f in _QUALITY_FIELDS if f in arrays}
+    shares = lead_shares(fills, n)
+    return columns, shares, share_reasons(shares, n, config.data_quality)
+
+
+def _read_large(leads: pd.DataFrame, n: int, config: ComplianceConfig) -> _Inputs:
+    """Each used column's values (as to_dict("records") gives them), per-lead quality shares and reasons."""
+    # the used columns once each (no Series, no per-row dicts of unused columns)
+    arrays = column_arrays(leads, USED_FIELDS)
+    columns = {name: native_values(values) for name, values in arrays.items()}
+    quality = assess_arrays(arrays, n, leads.index, config.data_quality)  # USED_FIELDS covers FIELD_GROUPS
+    shares = {g: quality.shares[g].tolist() for g in FIELD_GROUPS}
+    return columns, shares, quality.lead_reasons(config.data_quality)
 
 
 def results_frame(results: Sequence[ComplianceResult]) -> pd.DataFrame:
@@ -234,4 +353,6 @@ def results_frame(results: Sequence[ComplianceResult]) -> pd.DataFrame:
     })
 
 
-__all__ = ["ComplianceResult", "USED_FIELDS", "canonical_json", "check_leads", "results_frame", "sha256_hex"]
+__all__ = ["ComplianceResult", "SMALL_BATCH", "USED_FIELDS", "canonical_json", "check_leads", "context_hash_of",
+           "decision_context", "lead_hash_of",
+           "results_frame", "sha256_hex"]

@@ -124,16 +124,26 @@ class NumberSet:
         hit = np.zeros(query.shape[0], dtype=bool)
         if not query.size or not len(self):
             return hit
-        local = self.local.view(np.ndarray)  # a memmap's own indexing costs a Python call a probe
-        for i, number in enumerate(query.tolist()):
-            if number >= _TEN_DIGITS_INT:
-                continue
-            area, key = divmod(number, _LOCAL_INT)
-            lo, hi = int(self.offsets[area]), int(self.offsets[area + 1])
-            if lo < hi:
-                pos = bisect_left(local, key, lo, hi)
-                hit[i] = pos < hi and int(local[pos]) == key
+        hit[:] = self.contains_each(query.tolist())
         return hit
+
+    def contains_each(self, numbers: Sequence[int]) -> list[bool]:
+        """contains() for a few non-negative Python ints, as a list: a bisection in each one's bucket."""
+        if not len(self):
+            return [False] * len(numbers)
+        local = self.local.view(np.ndarray)  # a memmap's own indexing costs a Python call a probe
+        offsets = self.offsets
+        hits = []
+        for number in numbers:
+            hit = False
+            if number < _TEN_DIGITS_INT:
+                area, key = divmod(number, _LOCAL_INT)
+                lo, hi = int(offsets[area]), int(offsets[area + 1])
+                if lo < hi:
+                    pos = bisect_left(local, key, lo, hi)
+                    hit = pos < hi and int(local[pos]) == key
+            hits.append(hit)
+        return hits
 
     def _contains_sorted(self, query: np.ndarray) -> np.ndarray:
         """contains() for a batch: queries sorted by area code, one searchsorted per area code present."""
@@ -215,6 +225,14 @@ class DncRegistry:
         area = np.minimum(query // _LOCAL, np.uint64(AREA_CODES - 1)).astype(np.int64)
         return DncMatches(self.federal.contains(query), self.state.contains(query),
                           self.internal.contains(query), self.covered[area] & (query < _TEN_DIGITS))
+
+    def lookup_each(self, numbers: Sequence[int]) -> tuple[list[bool], list[bool], list[bool], list[bool]]:
+        """lookup() for a few non-negative Python ints, as lists (federal, state, internal, covered), without
+        numpy's per-call cost (the scoring API's one lead)."""
+        covered = [number < _TEN_DIGITS_INT and bool(self.covered[min(number // _LOCAL_INT, AREA_CODES - 1)])
+                   for number in numbers]
+        return (self.federal.contains_each(numbers), self.state.contains_each(numbers),
+                self.internal.contains_each(numbers), covered)
 
     def contains(self, numbers: np.ndarray | Sequence[int]) -> np.ndarray:
         """True where a number is on any list."""

@@ -189,6 +189,17 @@ class LicenceRegistry:
         return mask
 
 
+    def eligibility_rows(self, states: Sequence[Any], agent_ids: Sequence[str], on: date) -> list[list[bool]]:
+        """eligibility_mask(...).tolist(), built row by row: for a few leads numpy's per-call cost dominates."""
+        table = self._cached_table(agent_ids, on)
+        none = [False] * len(agent_ids)
+        rows = []
+        for state in states:
+            row = _STATE_INDEX.get(normalise_state(state)[0] or "", -1)
+            rows.append(table[row].tolist() if row >= 0 else none.copy())
+        return rows
+
+
 def _key(name: str) -> str:
     key = name.strip().lower().replace(" ", "_")
     return _ALIASES.get(key, key)

@@ -8,11 +8,14 @@ and lowers the scoring confidence, it never blocks a lead.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
-from typing import Any, Final, Mapping
+from typing import Any, Final, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+# the scalar test pd.isna() applies to each element of an object column (isnaobj); pd.isna(list) is an array
+from pandas._libs.missing import checknull
 
 from compliance.columns import ColumnArray, column_array, column_positions, raw_items
 from compliance.reasons import Reason
@@ -113,6 +116,39 @@ def filled_values(values: ColumnArray) -> np.ndarray:
     return present
 
 
+def _filled_item(value: Any) -> bool:
+    """One element of an object column: not null and not a blank placeholder (as filled_values says)."""
+    kind = type(value)
+    if kind is str:
+        return value.strip().lower() not in BLANK_WORDS
+    if value is None:
+        return False
+    if kind is bool or kind is int or kind is datetime:  # never null, and their text is never a placeholder
+        return True
+    if kind is float:
+        return value == value  # str() of a non-NaN float is never a placeholder word
+    return not checknull(value) and not _text_blank(value)
+
+
+def filled_items(items: Iterable[Any]) -> list[bool]:
+    """filled_values() of an object column, given its raw items (see compliance.columns.raw_items)."""
+    return [_filled_item(v) for v in items]
+
+
+def filled_list(values: ColumnArray) -> list[bool]:
+    """filled_values(values).tolist(), value by value where the array is numpy's: for a few rows numpy's
+    per-call cost is most of the time."""
+    if isinstance(values, np.ndarray):
+        kind = values.dtype.kind
+        if kind == "O":
+            return filled_items(values.tolist())
+        if kind in ("b", "i", "u"):
+            return [True] * values.shape[0]
+        if kind == "f":
+            return [v == v for v in values.tolist()]
+    return filled_values(values).tolist()
+
+
 def filled(frame: pd.DataFrame, column: str) -> np.ndarray:
     """bool per row: the column is present and holds a non-blank value."""
     position = column_positions(frame).get(column)
@@ -126,6 +162,25 @@ def assess(leads: pd.DataFrame, config: DataQualityConfig) -> QualityReport:
     positions = column_positions(leads)
     arrays = {f: column_array(leads, positions[f]) for f in _FIELDS if f in positions}
     return assess_arrays(arrays, len(leads), leads.index, config)
+
+
+def lead_shares(fills: Mapping[str, Sequence[bool]], n: int) -> dict[str, list[float]]:
+    """Per-lead completeness of each group from per-field fills (a field not in `fills` is missing): what
+    assess_arrays(...).shares holds, as lists, without numpy (a small batch's path)."""
+    shares: dict[str, list[float]] = {}
+    for group, fields in FIELD_GROUPS.items():
+        columns = [fills[f] for f in fields if f in fills]
+        size = len(fields)
+        # exact counts over the group size: the same double numpy's counts / sizes gives
+        shares[group] = [sum(row) / size for row in zip(*columns)] if columns else [0.0] * n
+    return shares
+
+
+def share_reasons(shares: Mapping[str, Sequence[float]], n: int,
+                  config: DataQualityConfig) -> list[tuple[Reason, ...]]:
+    """QualityReport.lead_reasons for per-lead shares given as lists (see lead_shares)."""
+    limits = [(GROUP_REASONS[g], shares[g], _threshold(config, g) - 1e-9) for g in FIELD_GROUPS]
+    return [tuple(reason for reason, share, limit in limits if share[i] < limit) for i in range(n)]
 
 
 def assess_arrays(arrays: Mapping[str, ColumnArray], n: int, index: pd.Index,
