@@ -44,7 +44,7 @@ def test_the_classic_case_where_greedy_loses() -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(seed=st.integers(0, 10_000), n=st.integers(1, 5), m=st.integers(1, 3),
-       method=st.sampled_from(["flow", "slots"]))
+       method=st.sampled_from(["auto", "flow", "slots"]))
 def test_optimal_matches_brute_force_on_small_batches(seed: int, n: int, m: int, method: str) -> None:
     value, allowed, capacity = random_instance(np.random.default_rng(seed), n, m)
     choice = optimal_assignment(value, allowed, capacity, method=method)
@@ -69,7 +69,7 @@ def test_flow_and_slots_agree_on_larger_batches_with_capacity_tiers(seed: int) -
         return -0.01 * (np.arange(slots) // 3)
 
     totals = []
-    for method in ("flow", "slots"):
+    for method in ("flow", "slots", "auto"):
         choice = optimal_assignment(value, allowed, capacity, tiers, method=method)
         check_valid(choice, allowed, capacity)
         used = np.zeros(6, dtype=int)
@@ -79,7 +79,7 @@ def test_flow_and_slots_agree_on_larger_batches_with_capacity_tiers(seed: int) -
                 total += value[i, j] + tiers(j, used[j] + 1)[-1]
                 used[j] += 1
         totals.append(total)
-    assert totals[0] == pytest.approx(totals[1], abs=1e-9)
+    assert totals[0] == pytest.approx(totals[1], abs=1e-9) and totals[2] == pytest.approx(totals[0], abs=1e-9)
 
 
 @settings(max_examples=40, deadline=None)
@@ -123,5 +123,8 @@ def test_degenerate_inputs() -> None:
         optimal_assignment(np.array([[np.nan]]), np.ones((1, 1), dtype=bool), np.array([1]))
     with pytest.raises(BadInputError, match="unknown assignment method"):
         optimal_assignment(np.ones((1, 1)), np.ones((1, 1), dtype=bool), np.array([1]), method="magic")
+    big = np.ones((600, 50), dtype=bool)  # 600 leads x 50 officers x 10 slots: past SLOTS_MAX_CELLS, the LP serves
+    choice = optimal_assignment(np.ones((600, 50)), big, np.full(50, 10))
+    assert (choice >= 0).sum() == 500 and np.bincount(choice[choice >= 0], minlength=50).max() == 10
     with pytest.raises(BadInputError, match="capacity has shape"):
         optimal_assignment(np.ones((1, 2)), np.ones((1, 2), dtype=bool), np.array([1]))
