@@ -70,8 +70,6 @@ def batch_counts(url: str) -> tuple[float, float]:
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds a process has used so far (Linux /proc; 0.0 where there is none)."""
-    import os
-
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     except OSError:

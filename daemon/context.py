@@ -125,7 +125,7 @@ _OPEN_LOADS = (
 )
 
 
-def open_leads_frame(session: Session) -> OpenLeads:
+def read_open_leads(session: Session) -> OpenLeads:
     """Leads officers hold now (active assignment, no outcome yet): their load and the take-back pool.
 
     routing.overflow.OpenLeads (`.to_frame()` gives the DataFrame): the loads are counted in SQL now, the rows

@@ -23,7 +23,7 @@ from config.canonical import CANONICAL_FIELDS
 from config.errors import LeadpilotError
 from connectors.base import Connector, QuotaExhaustedError, RetryableConnectorError, WriteBackItem
 from daemon import outbox, watermarks
-from daemon.context import AppContext, open_leads_frame
+from daemon.context import AppContext, read_open_leads
 from daemon.lead_sync import lead_frame_rows
 from daemon.leases import LeaseManager
 from daemon.pipeline import CycleReport, add_assignment, audit_row, insert_rows, poll_cycle
@@ -256,7 +256,7 @@ def drain(ctx: AppContext) -> JobResult:
             frame["score"] = [entry.score for entry, _ in entries]
             result = drain_queue(items, frame, profiles, ctx.config.routing, now,
                                  licensed=lambda states, ids: licences.eligibility_mask(states, ids, now.date()),
-                                 open_leads=open_leads_frame(session))
+                                 open_leads=read_open_leads(session))
             by_pk = {lead.id: (entry, lead) for entry, lead in entries}
             owners = {a.agent_id: a.crm_user_id for a in agents}
             events: list[dict[str, Any]] = []

@@ -26,7 +26,7 @@ from compliance.licensing import LicenceRegistry
 from config.sections.compliance import DataQualityConfig
 from connectors.base import Connector, QuotaExhaustedError, RetryableConnectorError, WriteBackItem
 from daemon import outbox, watermarks
-from daemon.context import AppContext, crash_if, open_leads_frame
+from daemon.context import AppContext, crash_if, read_open_leads
 from daemon.lead_sync import lead_frame_rows, upsert_fetched
 from daemon.store import (
     Assignment, AssignmentState, AuditEvent, Lead, QueueEntry, QueueKind, QueueState, Score, lock_capacity,
@@ -208,7 +208,7 @@ def decide(ctx: AppContext, session: Session, leads: list[Lead], hashes: list[st
         allowed_channels=[list(checks[i].allowed_channels) for i in to_route],
     )
     routing, routed = _route_arms(ctx, route_frame, [arms[i] for i in to_route], profiles,
-                                  licences, open_leads_frame(session), now)
+                                  licences, read_open_leads(session), now)
     _stage(report, "route", t)
     routed_by_row = dict(zip(to_route, routed, strict=True))
 

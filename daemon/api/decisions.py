@@ -73,7 +73,6 @@ class _Known:
     """What the store already holds about a group of API leads."""
 
     leads: dict[str, Lead]
-    hashes: list[str]
     answers: list[Answer | None]  # None: to be decided now
     holders: dict[int, Any]
 
@@ -93,7 +92,7 @@ _KEYS = (select(Lead.id, Lead.crm_id, Lead.input_hash, Lead.anonymised)
          .where(Lead.connector == API_CONNECTOR, Lead.crm_id.in_(bindparam("ids", expanding=True))))
 
 
-def _known(session: Session, requests: list[dict[str, Any]], assign: bool, hashes: list[str] | None) -> _Known:
+def _known(session: Session, requests: list[dict[str, Any]], assign: bool, hashes: list[str]) -> _Known:
     """The stored leads, and the answer each request gets without a new decision (a replay or a conflict).
 
     A replay needs the same inputs as the lead's last decision and an answer stored for them; with
@@ -107,7 +106,6 @@ def _known(session: Session, requests: list[dict[str, Any]], assign: bool, hashe
     pks = [lead.id for lead in existing.values() if lead.id is not None]
     stored = stored_answers(session.connection(), pks)
     holders = active_assignments(session, pks)
-    hashes = hashes if hashes is not None else [input_hash(r) for r in requests]
     answers: list[Answer | None] = [None] * len(requests)
     for i, (fields, digest) in enumerate(zip(requests, hashes, strict=True)):
         lead = existing.get(fields["lead_id"])
@@ -118,7 +116,7 @@ def _known(session: Session, requests: list[dict[str, Any]], assign: bool, hashe
                 f"lead {fields['lead_id']} was anonymised under the retention policy; send it under a new lead_id")
         elif lead.input_hash == digest:
             answers[i] = _replay(stored, int(lead.id), digest, assign, holders)
-    return _Known(existing, hashes, answers, holders)
+    return _Known(existing, answers, holders)
 
 
 def replays(ctx: AppContext, requests: list[dict[str, Any]], *, assign: bool,
@@ -156,8 +154,9 @@ def decide_group(ctx: AppContext, session: Session, requests: list[dict[str, Any
     `report` collects the seconds spent in compliance, scoring and routing (the pipeline's stages);
     `hashes` are the requests' input hashes when the caller has them already.
     """
+    hashes = hashes if hashes is not None else [input_hash(r) for r in requests]
     known = _known(session, requests, assign, hashes)
-    existing, hashes, answers, holders = known.leads, known.hashes, known.answers, known.holders
+    existing, answers, holders = known.leads, known.answers, known.holders
     todo = [i for i, a in enumerate(answers) if a is None]
     if not todo:
         return GroupResult(_complete(answers))

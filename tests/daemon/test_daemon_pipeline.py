@@ -175,7 +175,7 @@ def test_given_a_small_batch_then_its_object_frame_decides_exactly_like_a_typed_
     import pandas as pd
 
     from compliance.check import check_leads
-    from daemon.context import AppContext, open_leads_frame
+    from daemon.context import AppContext, read_open_leads
     from daemon.lead_sync import lead_frame_rows
     from daemon.pipeline import SMALL_FRAME, lead_frame
     from routing import route
@@ -189,7 +189,7 @@ def test_given_a_small_batch_then_its_object_frame_decides_exactly_like_a_typed_
             assert len(leads) > 10 and (small.dtypes == object).all() and not (typed.dtypes == object).all()
             officers = ctx.officers(session, "salesforce")
             # read now: OpenLeads reads its rows lazily, on this session, and routing runs after it closed
-            open_leads = open_leads_frame(session).to_frame()
+            open_leads = read_open_leads(session).to_frame()
         now = ctx.clock()
         ids = [a.agent_id for a in officers.agents]
         outcomes = []

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from daemon.context import _OPEN_LEADS, open_leads_frame
+from daemon.context import _OPEN_LEADS, read_open_leads
 from daemon.store import Assignment, Lead, Outcome, Score, session_scope
 from routing.overflow import Holdings, OpenLeads
 from store_samples import an_agent
@@ -18,7 +18,7 @@ T = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
 
 
 def old_frame(session) -> pd.DataFrame:  # type: ignore[no-untyped-def]
-    """open_leads_frame as it was before it returned OpenLeads: the reference."""
+    """The open-leads DataFrame as it was before read_open_leads returned OpenLeads: the reference."""
     rows = session.execute(_OPEN_LEADS).all()
     latest = {pk: (agent, at, score) for pk, agent, at, score in rows}
     return pd.DataFrame({
@@ -49,7 +49,7 @@ def test_open_leads_count_and_hold_what_the_frame_held(engine: Engine) -> None:
     fill(engine)
     with session_scope(engine) as session:
         reference = old_frame(session)
-        found = open_leads_frame(session)
+        found = read_open_leads(session)
         assert found.counts == dict(Counter(reference["agent_id"]))
         assert len(found) == len(reference) == 5
         pd.testing.assert_frame_equal(found.to_frame(), reference)
@@ -59,6 +59,6 @@ def test_open_leads_count_and_hold_what_the_frame_held(engine: Engine) -> None:
 
 def test_with_no_open_leads_nothing_is_counted(engine: Engine) -> None:
     with session_scope(engine) as session:
-        found = open_leads_frame(session)
+        found = read_open_leads(session)
         assert isinstance(found, OpenLeads) and found.counts == {} and len(found) == 0
         assert len(found.rows()) == 0
